@@ -1,0 +1,261 @@
+"""The `charlstm` command: train, generate, evaluate.
+
+User mistakes print one line, `charlstm: error: ...`, on stderr and exit with 2.
+TensorFlow is imported only by the subcommand that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+EXIT_USAGE = 2
+# With --time-budget and no --epochs, train until the budget runs out.
+UNLIMITED_EPOCHS = 1_000_000
+
+
+class UsageError(Exception):
+    """A mistake in the command line, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="charlstm",
+        description="Stateful character-level RNN language models: train, generate, evaluate.",
+    )
+    from charlstm import __version__
+
+    parser.add_argument("--version", action="version", version=f"charlstm {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = commands.add_parser(
+        "train",
+        help="train a model on a corpus",
+        description="Train a stateful char-RNN. With no CORPUS, trains on the embedded "
+        "default corpus: this Python's own standard-library source.",
+    )
+    t.add_argument("corpus", nargs="*", help="text files or directories (default: embedded corpus)")
+    t.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    t.add_argument("--force", action="store_true", help="start over in an existing --out")
+    t.add_argument("--preset", choices=["seed000", "seed002"], help="a seed's exact configuration")
+    t.add_argument("--pattern", help="file-name glob inside directories, e.g. '*.py'")
+    t.add_argument("--lowercase", action="store_true", default=None, help="lowercase the text")
+    t.add_argument("--epochs", type=int, help="total epochs (default 10)")
+    t.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much training")
+    t.add_argument("--batch-size", type=_positive_int, help="parallel streams per batch")
+    t.add_argument("--sequence-length", type=_positive_int, help="time steps per batch")
+    t.add_argument("--validation-split", type=float, help="tail share of each stream, in (0, 0.5)")
+    t.add_argument("--cell", choices=["lstm", "gru", "simple_rnn"])
+    t.add_argument("--num-layers", type=_positive_int)
+    t.add_argument("--units", type=_positive_int)
+    t.add_argument("--dropout", type=float)
+    t.add_argument("--input-encoding", choices=["one_hot", "embedding"])
+    t.add_argument("--embedding-dim", type=_positive_int)
+    t.add_argument("--learning-rate", type=float)
+    t.add_argument("--clipnorm", type=float)
+    t.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch")
+    t.add_argument("--l2", type=float, help="L2 weight on every kernel")
+    t.add_argument("--random-seed", type=int)
+    t.add_argument("--sample-every", type=int, metavar="N", help="print samples every N epochs")
+    t.add_argument("--sample-seed", default="\n", help="warm-up seed of those samples")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    g = commands.add_parser("generate", help="generate text from a trained run")
+    g.add_argument("run_dir", metavar="RUN_DIR")
+    g.add_argument("--seed", default="\n", help="warm-up text (default: a newline)")
+    g.add_argument("--length", type=int, default=500, help="characters to generate")
+    g.add_argument("--temperature", type=float, default=0.75, help="0 is greedy")
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--num-samples", type=_positive_int, default=1)
+    g.add_argument("--random-seed", type=int)
+    g.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    g.add_argument("--drop-unknown", action="store_true", help="drop seed characters not in the vocabulary")
+
+    e = commands.add_parser("evaluate", help="loss and bits per character on held-out text")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("corpus", nargs="+", metavar="CORPUS")
+    e.add_argument("--pattern", default="*", help="file-name glob inside directories")
+    e.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    return parser
+
+
+def _note(message: str) -> None:
+    print(f"charlstm: {message}", file=sys.stderr)
+
+
+def _train(args) -> int:
+    from charlstm.callbacks import SampleText
+    from charlstm.config import make_config
+    from charlstm.training import train
+
+    if bool(args.out) == bool(args.resume):
+        raise UsageError("give exactly one of --out RUN_DIR (new run) or --resume RUN_DIR")
+    if args.time_budget is not None:
+        if not (args.time_budget > 0 and math.isfinite(args.time_budget)):
+            raise UsageError(f"--time-budget must be a positive number of seconds, got {args.time_budget}")
+        if args.epochs == 0:
+            raise UsageError("--time-budget cannot be combined with --epochs 0")
+    epochs = args.epochs
+    if epochs is None and args.time_budget is not None:
+        epochs = UNLIMITED_EPOCHS
+    config = make_config(
+        args.preset,
+        epochs=epochs,
+        random_seed=args.random_seed,
+        pattern=args.pattern,
+        lowercase=args.lowercase,
+        batch_size=args.batch_size,
+        sequence_length=args.sequence_length,
+        validation_split=args.validation_split,
+        cell=args.cell,
+        num_layers=args.num_layers,
+        units=args.units,
+        dropout=args.dropout,
+        input_encoding=args.input_encoding,
+        embedding_dim=args.embedding_dim,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        lr_decay=args.lr_decay,
+        l2=args.l2,
+    )
+    if args.resume:
+        from charlstm.config import RunConfig
+        from charlstm.runs import RunFiles
+
+        files = RunFiles(args.resume)
+        if files.config.exists():
+            saved = RunConfig.load(files.config)
+            config = make_config(base=saved, epochs=epochs, random_seed=args.random_seed)
+    callbacks = []
+    if args.sample_every:
+        callbacks.append(SampleText(seed=args.sample_seed, every=args.sample_every))
+    result = train(
+        args.corpus or None,
+        args.out or args.resume,
+        config=config,
+        resume=bool(args.resume),
+        force=args.force,
+        time_budget=args.time_budget,
+        callbacks=callbacks,
+        verbose=0 if args.quiet else 1,
+    )
+    stats = result.stats
+    _note(
+        f"corpus: {stats.files} file(s), {stats.characters:,} characters, "
+        f"vocabulary {result.vocabulary.size}"
+        + (f", {stats.dropped_characters:,} non-ASCII dropped" if stats.dropped_characters else "")
+        + (f", {stats.replaced_bytes:,} undecodable bytes" if stats.replaced_bytes else "")
+        + (f", {len(stats.skipped_binary)} binary file(s) skipped" if stats.skipped_binary else "")
+        + (f", {result.unknown_dropped:,} outside the vocabulary" if result.unknown_dropped else "")
+    )
+    if result.stopped_on_budget:
+        _note(f"stopped on the time budget of {args.time_budget:g} s")
+    if result.history:
+        last = result.history[-1]
+        best = min(r["val_bits_per_char"] for r in result.history if r["val_bits_per_char"] != "")
+        print(
+            f"epoch {last['epoch']}: loss {last['loss']:.4f}, val_loss {last['val_loss']:.4f}, "
+            f"best val {best:.4f} bits/char; run in {result.run_dir}"
+        )
+    else:
+        _note(f"nothing to train: the run already has {config.training.epochs} epoch(s)")
+    return 0
+
+
+def _generate(args) -> int:
+    from charlstm.generation import load
+
+    generator = load(args.run_dir, args.checkpoint)
+    texts = generator.generate(
+        args.seed,
+        args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        num_samples=args.num_samples,
+        random_seed=args.random_seed,
+        strict=not args.drop_unknown,
+    )
+    texts = texts if isinstance(texts, list) else [texts]
+    sys.stdout.write("\n\n".join(texts) + "\n")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from charlstm.config import RunConfig
+    from charlstm.evaluation import evaluate
+    from charlstm.generation import load
+    from charlstm.runs import RunFiles
+    from charlstm.text import read_bytes
+
+    generator = load(args.run_dir, args.checkpoint)
+    lowercase = RunConfig.load(RunFiles(args.run_dir).config).data.lowercase
+    data, _ = read_bytes(args.corpus, args.pattern, lowercase)
+    ids = generator.vocabulary.encode(data, strict=False)
+    if len(ids) < len(data):
+        _note(f"{len(data) - len(ids):,} characters outside the vocabulary were dropped")
+    scores = evaluate(generator, ids=ids)
+    keys = ("loss", "bits_per_char", "perplexity", "characters")
+    print(json.dumps({k: scores[k] for k in keys}))
+    return 0
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with native stderr muted, unless the user set its log level.
+
+    TensorFlow prints INFO lines (oneDNN, CUDA) from C++ before its logging is set
+    up, so `TF_CPP_MIN_LOG_LEVEL` alone does not silence them.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            finally:
+                os.dup2(saved, 2)
+    except ImportError:
+        pass  # reported where the backend is really used
+    finally:
+        os.close(saved)
+
+
+def main(argv=None) -> int:
+    """Entry point of the `charlstm` command."""
+    try:
+        args = _build_parser().parse_args(argv)
+        _import_tensorflow_quietly()
+        run = {"train": _train, "generate": _generate, "evaluate": _evaluate}[args.command]
+        return run(args)
+    except (UsageError, ValueError, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"charlstm: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("charlstm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

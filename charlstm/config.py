@@ -1,0 +1,182 @@
+"""Dataclass configs for the model, the data layout and training, and named presets.
+
+A run directory's `config.json` holds all three, so a model is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from charlstm.storage import atomic_write_text
+
+CELLS = ("lstm", "gru", "simple_rnn")
+INPUT_ENCODINGS = ("one_hot", "embedding")
+
+
+def _check(condition: bool, message: str, **received) -> None:
+    if not condition:
+        shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
+        raise ValueError(f"{message} Received: {shown}")
+
+
+@dataclass
+class ModelConfig:
+    """The recurrent model and its optimizer."""
+
+    vocabulary_size: int = 0  # number of distinct characters; set from the corpus
+    cell: str = "lstm"  # "lstm", "gru" or "simple_rnn"
+    num_layers: int = 2  # stacked recurrent layers
+    units: int = 512  # units per recurrent layer
+    dropout: float = 0.1  # dropout after every recurrent layer
+    input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
+    embedding_dim: int = 64  # width of the input embedding, if used
+    learning_rate: float = 0.002  # initial RMSprop learning rate
+    clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
+    lr_decay: float = 0.97  # learning-rate factor per epoch (1.0: constant)
+    l2: float = 0.0  # L2 weight on every kernel
+
+    def __post_init__(self):
+        _check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)
+        _check(
+            self.input_encoding in INPUT_ENCODINGS,
+            f"`input_encoding` must be one of {INPUT_ENCODINGS}.",
+            input_encoding=self.input_encoding,
+        )
+        _check(self.vocabulary_size >= 0, "`vocabulary_size` must be >= 0.",
+               vocabulary_size=self.vocabulary_size)
+        _check(self.num_layers >= 1, "`num_layers` must be >= 1.", num_layers=self.num_layers)
+        _check(self.units >= 1, "`units` must be >= 1.", units=self.units)
+        _check(self.embedding_dim >= 1, "`embedding_dim` must be >= 1.",
+               embedding_dim=self.embedding_dim)
+        _check(0 <= self.dropout < 1, "`dropout` must be in [0, 1).", dropout=self.dropout)
+        _check(self.learning_rate > 0 and math.isfinite(self.learning_rate),
+               "`learning_rate` must be a positive number.", learning_rate=self.learning_rate)
+        _check(self.clipnorm is None or self.clipnorm > 0,
+               "`clipnorm` must be positive or None.", clipnorm=self.clipnorm)
+        _check(0 < self.lr_decay <= 1, "`lr_decay` must be in (0, 1].", lr_decay=self.lr_decay)
+        _check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
+
+
+@dataclass
+class DataConfig:
+    """How the corpus is read and cut into stateful batches."""
+
+    sources: list[str] = field(default_factory=list)  # files/directories ([]: default corpus)
+    pattern: str = "*"  # file-name glob inside directories
+    lowercase: bool = False  # lowercase the text
+    batch_size: int = 32  # parallel streams per batch
+    sequence_length: int = 100  # time steps per batch (truncated BPTT length)
+    validation_split: float = 0.05  # tail share of every stream kept for validation
+
+    def __post_init__(self):
+        _check(self.batch_size >= 1, "`batch_size` must be >= 1.", batch_size=self.batch_size)
+        _check(self.sequence_length >= 1, "`sequence_length` must be >= 1.",
+               sequence_length=self.sequence_length)
+        _check(0 < self.validation_split < 0.5, "`validation_split` must be in (0, 0.5).",
+               validation_split=self.validation_split)
+
+
+@dataclass
+class TrainingConfig:
+    """The training loop."""
+
+    epochs: int = 10  # total epochs (a resumed run continues up to this many)
+    random_seed: int | None = None  # seeds Python, NumPy and the backend
+
+    def __post_init__(self):
+        _check(self.epochs >= 0, "`epochs` must be >= 0.", epochs=self.epochs)
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rebuild and continue a run; saved as `config.json`."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    version: str = ""  # charlstm version that wrote the run
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        return cls(
+            model=ModelConfig(**d.get("model", {})),
+            data=DataConfig(**d.get("data", {})),
+            training=TrainingConfig(**d.get("training", {})),
+            version=d.get("version", ""),
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RunConfig:
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+# Named presets: the seeds' exact configurations. Each maps a section to overrides.
+PRESETS = {
+    # Perez, Ottens and Viswanathan (seed 000): LSTM 128 x 2, sequence 50, batch 50,
+    # lr 0.002 decaying 0.97 per epoch, clip 5.
+    "seed000": {
+        "model": dict(cell="lstm", num_layers=2, units=128, dropout=0.0,
+                      input_encoding="one_hot", learning_rate=0.002, clipnorm=5.0,
+                      lr_decay=0.97, l2=0.0),
+        "data": dict(sequence_length=50, batch_size=50),
+    },
+    # Frank (seed 002): LSTM 512 x 3, dropout 0.5, sequence 100, batch 64,
+    # RMSprop lr 0.0015, clipnorm 5.
+    "seed002": {
+        "model": dict(cell="lstm", num_layers=3, units=512, dropout=0.5,
+                      input_encoding="one_hot", learning_rate=0.0015, clipnorm=5.0,
+                      lr_decay=1.0, l2=0.0),
+        "data": dict(sequence_length=100, batch_size=64),
+    },
+}
+
+
+def preset(name: str) -> RunConfig:
+    """The `RunConfig` of a named preset ("seed000", "seed002").
+
+    Example:
+    >>> preset("seed002").model.units
+    512
+    """
+    if name not in PRESETS:
+        raise ValueError(f"`preset` must be one of {sorted(PRESETS)}. Received: preset={name!r}")
+    p = PRESETS[name]
+    return RunConfig(model=ModelConfig(**p["model"]), data=DataConfig(**p["data"]))
+
+
+def make_config(preset_name: str | None = None, base: RunConfig | None = None, **overrides) -> RunConfig:
+    """A `RunConfig` from a preset (or `base`, or the defaults) with field overrides.
+
+    Overrides are flat field names of any section; None values are ignored.
+
+    Example:
+    >>> make_config("seed000", epochs=3, units=64).model.units
+    64
+    """
+    config = preset(preset_name) if preset_name else (base or RunConfig())
+    sections = {"model": config.model, "data": config.data, "training": config.training}
+    updates = {name: {} for name in sections}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        owner = [n for n, s in sections.items() if key in {f.name for f in dataclasses.fields(s)}]
+        if not owner:
+            raise ValueError(f"unknown configuration field {key!r}.")
+        updates[owner[0]][key] = value
+    return RunConfig(
+        model=dataclasses.replace(config.model, **updates["model"]),
+        data=dataclasses.replace(config.data, **updates["data"]),
+        training=dataclasses.replace(config.training, **updates["training"]),
+        version=config.version,
+    )

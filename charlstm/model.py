@@ -1,0 +1,133 @@
+"""The stacked recurrent model: input encoding, RNN + Dropout layers, Dense softmax."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from charlstm.config import ModelConfig
+
+_CELLS = {
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+    "simple_rnn": keras.layers.SimpleRNN,
+}
+
+
+@keras.saving.register_keras_serializable(package="charlstm")
+class OneHot(keras.layers.Layer):
+    """One-hot encodes integer ids: `(batch, time)` -> `(batch, time, vocabulary_size)`.
+
+    Args:
+        vocabulary_size: int. Number of distinct ids.
+    """
+
+    def __init__(self, vocabulary_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+
+    def call(self, inputs):
+        return ops.one_hot(ops.cast(inputs, "int32"), self.vocabulary_size, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.vocabulary_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"vocabulary_size": self.vocabulary_size})
+        return config
+
+
+def build_model(
+    config: ModelConfig,
+    batch_size: int | None,
+    sequence_length: int | None = None,
+    stateful: bool = True,
+) -> keras.Model:
+    """Builds the (uncompiled) model for a config.
+
+    Inputs are integer ids `(batch, time)`; outputs are next-character
+    probabilities `(batch, time, vocabulary_size)`. Layer names do not depend on
+    the batch size, so weights move between a training model and an inference
+    model with `set_weights`.
+
+    Args:
+        config: ModelConfig. The architecture.
+        batch_size: int or None. Fixed batch size (required when stateful).
+        sequence_length: int or None. Fixed number of time steps, or None for any.
+        stateful: bool. Whether recurrent states carry over between calls.
+
+    Example:
+    >>> model = build_model(ModelConfig(vocabulary_size=10, units=8), batch_size=2)
+    """
+    if config.vocabulary_size < 1:
+        raise ValueError(
+            f"`vocabulary_size` must be set before building a model. Received: "
+            f"vocabulary_size={config.vocabulary_size}"
+        )
+    if stateful and not batch_size:
+        raise ValueError(f"a stateful model needs a fixed `batch_size`. Received: {batch_size!r}")
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
+    inputs = keras.Input(
+        shape=(sequence_length,), batch_size=batch_size, dtype="int32", name="ids"
+    )
+    if config.input_encoding == "one_hot":
+        x = OneHot(config.vocabulary_size, name="one_hot")(inputs)
+    else:
+        x = keras.layers.Embedding(
+            config.vocabulary_size, config.embedding_dim, name="embedding"
+        )(inputs)
+    # x: (batch, time, features)
+    cell = _CELLS[config.cell]
+    for i in range(config.num_layers):
+        x = cell(
+            config.units,
+            return_sequences=True,
+            stateful=stateful,
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            name=f"{config.cell}_{i}",
+        )(x)  # (batch, time, units)
+        if config.dropout:
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        config.vocabulary_size,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="softmax",
+    )(x)  # (batch, time, vocab)
+    return keras.Model(inputs, outputs, name="charlstm")
+
+
+def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
+    """The learning rate: constant, or decayed by `lr_decay` once per epoch."""
+    if config.lr_decay == 1.0:
+        return config.learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate,
+        decay_steps=max(1, steps_per_epoch),
+        decay_rate=config.lr_decay,
+        staircase=True,
+    )
+
+
+def compile_model(model: keras.Model, config: ModelConfig, steps_per_epoch: int) -> keras.Model:
+    """Compiles with RMSprop (with clipnorm) and sparse categorical cross-entropy."""
+    optimizer = keras.optimizers.RMSprop(
+        learning_rate=learning_rate_schedule(config, steps_per_epoch),
+        clipnorm=config.clipnorm,
+    )
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The recurrent layers of a model, bottom to top."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zeroes the state of every stateful recurrent layer."""
+    for layer in recurrent_layers(model):
+        if layer.stateful:
+            layer.reset_state()

@@ -1,0 +1,142 @@
+"""The character vocabulary: sorted characters, integer ids, JSON round trip."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from charlstm.storage import atomic_write_text
+
+
+def smallest_uint_dtype(size: int) -> np.dtype:
+    """The smallest unsigned integer dtype that holds ids `0 .. size - 1`."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if size - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
+
+
+class Vocabulary:
+    """Maps characters to integer ids and back.
+
+    Ids follow the sorted order of the characters. Encoded arrays use the smallest
+    unsigned integer dtype that holds every id (`uint8` for any cleaned corpus).
+
+    Args:
+        characters: iterable of str. The characters; duplicates are removed and the
+            rest sorted.
+
+    Example:
+    >>> vocab = Vocabulary.from_text("hello")
+    >>> vocab.characters
+    'ehlo'
+    >>> vocab.decode(vocab.encode("hole"))
+    'hole'
+    """
+
+    def __init__(self, characters):
+        chars = sorted(set(characters))
+        if not chars:
+            raise ValueError("`characters` must not be empty.")
+        if any(len(c) != 1 for c in chars):
+            raise ValueError("`characters` must be single characters.")
+        self._chars = chars
+        self._index = {c: i for i, c in enumerate(chars)}
+        self.dtype = smallest_uint_dtype(len(chars))
+        # Byte -> id table for the fast path when every character is one byte.
+        self._table = None
+        if all(ord(c) < 256 for c in chars):
+            self._table = np.full(256, -1, dtype=np.int64)
+            self._table[[ord(c) for c in chars]] = np.arange(len(chars))
+
+    @classmethod
+    def from_text(cls, text: str | bytes) -> Vocabulary:
+        """The vocabulary of the characters that occur in `text`."""
+        if isinstance(text, (bytes, bytearray)):
+            counts = np.bincount(np.frombuffer(text, dtype=np.uint8), minlength=256)
+            return cls(chr(b) for b in np.flatnonzero(counts))
+        return cls(set(text))
+
+    @property
+    def characters(self) -> str:
+        """The characters in id order, as one string."""
+        return "".join(self._chars)
+
+    @property
+    def size(self) -> int:
+        return len(self._chars)
+
+    def __len__(self) -> int:
+        return len(self._chars)
+
+    def __contains__(self, char: str) -> bool:
+        return char in self._index
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Vocabulary) and self._chars == other._chars
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(size={self.size}, characters={self.characters!r})"
+
+    def unknown(self, text: str) -> list[str]:
+        """The sorted distinct characters of `text` that are not in the vocabulary."""
+        return sorted(set(text) - self._index.keys())
+
+    def encode(self, text: str | bytes, strict: bool = True) -> np.ndarray:
+        """Encodes text to ids of dtype `self.dtype`.
+
+        Args:
+            text: str or ASCII bytes. The text to encode.
+            strict: bool. If True, characters outside the vocabulary raise a
+                ValueError that lists them; if False they are dropped.
+        """
+        if self._table is not None and (
+            isinstance(text, (bytes, bytearray)) or text.isascii()
+        ):
+            data = text if isinstance(text, (bytes, bytearray)) else text.encode("ascii")
+            ids = self._table[np.frombuffer(data, dtype=np.uint8)]
+            known = ids >= 0
+            if not known.all():
+                if strict:
+                    bad = np.unique(np.frombuffer(data, dtype=np.uint8)[~known])
+                    self._raise_unknown([chr(b) for b in bad])
+                ids = ids[known]
+            return ids.astype(self.dtype)
+        if isinstance(text, (bytes, bytearray)):
+            text = text.decode("latin-1")
+        unknown = self.unknown(text)
+        if unknown and strict:
+            self._raise_unknown(unknown)
+        index = self._index
+        return np.array([index[c] for c in text if c in index], dtype=self.dtype)
+
+    def _raise_unknown(self, unknown: list[str]) -> None:
+        listed = ", ".join(repr(c) for c in unknown[:20])
+        more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        raise ValueError(
+            f"text has {len(unknown)} character(s) not in the vocabulary: "
+            f"{listed}{more}. Pass strict=False to drop them."
+        )
+
+    def decode(self, ids) -> str:
+        """Decodes a sequence of ids to a string."""
+        chars = self._chars
+        return "".join(chars[int(i)] for i in np.asarray(ids).ravel())
+
+    def get_config(self) -> dict:
+        return {"characters": self.characters}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Vocabulary:
+        return cls(config["characters"])
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the vocabulary as JSON, atomically."""
+        atomic_write_text(path, json.dumps(self.get_config(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Vocabulary:
+        with open(path, encoding="utf-8") as f:
+            return cls.from_config(json.load(f))

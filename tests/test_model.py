@@ -1,0 +1,102 @@
+import keras
+import numpy as np
+import pytest
+
+from charlstm.config import ModelConfig
+from charlstm.model import (
+    OneHot,
+    build_model,
+    compile_model,
+    learning_rate_schedule,
+    recurrent_layers,
+    reset_states,
+)
+
+
+def config(**kw):
+    base = dict(vocabulary_size=10, num_layers=2, units=8, embedding_dim=4, dropout=0.0)
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+@pytest.mark.parametrize("encoding", ["one_hot", "embedding"])
+def test_output_is_a_distribution_per_step(cell, encoding):
+    model = build_model(config(cell=cell, input_encoding=encoding), batch_size=3, sequence_length=5)
+    ids = np.random.default_rng(0).integers(0, 10, size=(3, 5)).astype("int32")
+    probs = np.asarray(model(ids))
+    assert probs.shape == (3, 5, 10)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    assert [type(layer).__name__.lower() for layer in recurrent_layers(model)] == [
+        {"lstm": "lstm", "gru": "gru", "simple_rnn": "simplernn"}[cell]
+    ] * 2
+
+
+def test_stateful_model_carries_state_between_calls_until_reset():
+    model = build_model(config(), batch_size=1, sequence_length=None)
+    ids = np.array([[1, 2, 3, 4, 5, 6]], dtype="int32")
+    whole = np.asarray(model(ids))
+    reset_states(model)
+    first = np.asarray(model(ids[:, :3]))
+    second = np.asarray(model(ids[:, 3:]))
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-6)
+    # Without a reset the same input gives a different answer; after one it repeats.
+    again = np.asarray(model(ids[:, :3]))
+    assert not np.allclose(again, first, atol=1e-6)
+    reset_states(model)
+    np.testing.assert_allclose(np.asarray(model(ids[:, :3])), first, atol=1e-6)
+
+
+def test_stateless_model_does_not_carry_state():
+    model = build_model(config(), batch_size=None, sequence_length=None, stateful=False)
+    ids = np.array([[1, 2, 3]], dtype="int32")
+    np.testing.assert_allclose(np.asarray(model(ids)), np.asarray(model(ids)), atol=1e-7)
+
+
+def test_dropout_layers_follow_every_recurrent_layer():
+    model = build_model(config(dropout=0.5, num_layers=3), batch_size=2)
+    names = [layer.name for layer in model.layers]
+    for i in range(3):
+        assert names.index(f"dropout_{i}") == names.index(f"lstm_{i}") + 1
+
+
+def test_one_hot_layer_config_round_trip_and_output():
+    layer = OneHot(5, name="oh")
+    clone = OneHot.from_config(layer.get_config())
+    assert clone.vocabulary_size == 5 and clone.name == "oh"
+    out = np.asarray(layer(np.array([[0, 4]])))
+    np.testing.assert_array_equal(out, [[[1, 0, 0, 0, 0], [0, 0, 0, 0, 1]]])
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = build_model(config(input_encoding="one_hot"), batch_size=2, sequence_length=4)
+    compile_model(model, config(), steps_per_epoch=3)
+    ids = np.arange(8, dtype="int32").reshape(2, 4)
+    expected = np.asarray(model(ids))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(loaded(ids)), expected, atol=1e-6)
+
+
+def test_learning_rate_decays_once_per_epoch():
+    schedule = learning_rate_schedule(config(learning_rate=0.002, lr_decay=0.97), steps_per_epoch=10)
+    assert float(schedule(9)) == pytest.approx(0.002)
+    assert float(schedule(10)) == pytest.approx(0.002 * 0.97)
+    assert float(schedule(25)) == pytest.approx(0.002 * 0.97**2)
+    assert learning_rate_schedule(config(lr_decay=1.0), 10) == config().learning_rate
+
+
+def test_optimizer_is_rmsprop_with_clipnorm_and_l2_adds_losses():
+    cfg = config(l2=0.01, clipnorm=5.0)
+    model = compile_model(build_model(cfg, batch_size=2, sequence_length=3), cfg, 5)
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert model.optimizer.clipnorm == 5.0
+    model(np.zeros((2, 3), dtype="int32"))
+    assert len(model.losses) > 0
+
+
+def test_unset_vocabulary_and_stateless_batch_errors():
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        build_model(ModelConfig(), batch_size=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        build_model(config(), batch_size=None, stateful=True)
