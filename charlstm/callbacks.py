@@ -1,4 +1,4 @@
-"""Keras callbacks: state resets, run-directory checkpoints, time budget, progress, samples."""
+"""Keras callbacks: state resets, checkpoints, time budget, progress bar, samples."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class ResetStates(keras.callbacks.Callback):
 
 
 class EpochStats(keras.callbacks.Callback):
-    """Adds `val_bits_per_char`, `seconds`, `chars_per_second` and `learning_rate` to logs.
+    """Adds `val_bits_per_char`, `seconds`, `chars_per_second`, `learning_rate` to logs.
 
     Put it first in the callback list so that later callbacks see these keys.
 
@@ -90,7 +90,10 @@ class TimeBudget(keras.callbacks.Callback):
     def __init__(self, seconds: float):
         super().__init__()
         if not seconds > 0:
-            raise ValueError(f"`time_budget` must be a positive number of seconds. Received: {seconds!r}")
+            raise ValueError(
+                "`time_budget` must be a positive number of seconds. "
+                f"Received: time_budget={seconds!r}"
+            )
         self.seconds = seconds
         self.stopped = False
 
@@ -144,7 +147,9 @@ class RunCheckpoint(RecordHistory):
     def __init__(self, run_dir, history: Sequence[dict] = ()):
         super().__init__(history)
         self.run_dir = Path(run_dir)
-        losses = [r["val_loss"] for r in self.history if r.get("val_loss") not in (None, "")]
+        losses = [
+            r["val_loss"] for r in self.history if r.get("val_loss") not in (None, "")
+        ]
         self.best = min((float(v) for v in losses), default=math.inf)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -225,7 +230,11 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen += 1
-        rate = self._seen * self.chars_per_batch / max(time.perf_counter() - self._start, 1e-9)
+        rate = (
+            self._seen
+            * self.chars_per_batch
+            / max(time.perf_counter() - self._start, 1e-9)
+        )
         loss = (logs or {}).get("loss")
         postfix = {"chars/s": f"{rate:,.0f}"}
         if loss is not None:

@@ -36,12 +36,17 @@ def _positive_int(text):
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="charlstm",
-        description="Stateful character-level RNN language models: train, generate, evaluate.",
+        description="Stateful character-level RNN language models: "
+        "train, generate, evaluate.",
     )
     from charlstm import __version__
 
-    parser.add_argument("--version", action="version", version=f"charlstm {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument(
+        "--version", action="version", version=f"charlstm {__version__}"
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     t = commands.add_parser(
         "train",
@@ -49,18 +54,35 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Train a stateful char-RNN. With no CORPUS, trains on the embedded "
         "default corpus: this Python's own standard-library source.",
     )
-    t.add_argument("corpus", nargs="*", help="text files or directories (default: embedded corpus)")
+    t.add_argument(
+        "corpus", nargs="*", help="text files or directories (default: embedded corpus)"
+    )
     t.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    t.add_argument("--force", action="store_true", help="start over in an existing --out")
-    t.add_argument("--preset", choices=["seed000", "seed002"], help="a seed's exact configuration")
+    t.add_argument(
+        "--force", action="store_true", help="start over in an existing --out"
+    )
+    t.add_argument(
+        "--preset", choices=["seed000", "seed002"], help="a seed's exact configuration"
+    )
     t.add_argument("--pattern", help="file-name glob inside directories, e.g. '*.py'")
-    t.add_argument("--lowercase", action="store_true", default=None, help="lowercase the text")
+    t.add_argument(
+        "--lowercase", action="store_true", default=None, help="lowercase the text"
+    )
     t.add_argument("--epochs", type=int, help="total epochs (default 10)")
-    t.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much training")
-    t.add_argument("--batch-size", type=_positive_int, help="parallel streams per batch")
+    t.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this much training",
+    )
+    t.add_argument(
+        "--batch-size", type=_positive_int, help="parallel streams per batch"
+    )
     t.add_argument("--sequence-length", type=_positive_int, help="time steps per batch")
-    t.add_argument("--validation-split", type=float, help="tail share of each stream, in (0, 0.5)")
+    t.add_argument(
+        "--validation-split", type=float, help="tail share of each stream, in (0, 0.5)"
+    )
     t.add_argument("--cell", choices=["lstm", "gru", "simple_rnn"])
     t.add_argument("--num-layers", type=_positive_int)
     t.add_argument("--units", type=_positive_int)
@@ -72,7 +94,9 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch")
     t.add_argument("--l2", type=float, help="L2 weight on every kernel")
     t.add_argument("--random-seed", type=int)
-    t.add_argument("--sample-every", type=int, metavar="N", help="print samples every N epochs")
+    t.add_argument(
+        "--sample-every", type=int, metavar="N", help="print samples every N epochs"
+    )
     t.add_argument("--sample-seed", default="\n", help="warm-up seed of those samples")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -86,9 +110,15 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-samples", type=_positive_int, default=1)
     g.add_argument("--random-seed", type=int)
     g.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    g.add_argument("--drop-unknown", action="store_true", help="drop seed characters not in the vocabulary")
+    g.add_argument(
+        "--drop-unknown",
+        action="store_true",
+        help="drop seed characters not in the vocabulary",
+    )
 
-    e = commands.add_parser("evaluate", help="loss and bits per character on held-out text")
+    e = commands.add_parser(
+        "evaluate", help="loss and bits per character on held-out text"
+    )
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("corpus", nargs="+", metavar="CORPUS")
     e.add_argument("--pattern", default="*", help="file-name glob inside directories")
@@ -106,10 +136,15 @@ def _train(args) -> int:
     from charlstm.training import train
 
     if bool(args.out) == bool(args.resume):
-        raise UsageError("give exactly one of --out RUN_DIR (new run) or --resume RUN_DIR")
+        raise UsageError(
+            "give exactly one of --out RUN_DIR (new run) or --resume RUN_DIR"
+        )
     if args.time_budget is not None:
         if not (args.time_budget > 0 and math.isfinite(args.time_budget)):
-            raise UsageError(f"--time-budget must be a positive number of seconds, got {args.time_budget}")
+            raise UsageError(
+                "--time-budget must be a positive number of seconds, "
+                f"got {args.time_budget}"
+            )
         if args.epochs == 0:
             raise UsageError("--time-budget cannot be combined with --epochs 0")
     epochs = args.epochs
@@ -142,7 +177,9 @@ def _train(args) -> int:
         files = RunFiles(args.resume)
         if files.config.exists():
             saved = RunConfig.load(files.config)
-            config = make_config(base=saved, epochs=epochs, random_seed=args.random_seed)
+            config = make_config(
+                base=saved, epochs=epochs, random_seed=args.random_seed
+            )
     callbacks = []
     if args.sample_every:
         callbacks.append(SampleText(seed=args.sample_seed, every=args.sample_every))
@@ -160,22 +197,45 @@ def _train(args) -> int:
     _note(
         f"corpus: {stats.files} file(s), {stats.characters:,} characters, "
         f"vocabulary {result.vocabulary.size}"
-        + (f", {stats.dropped_characters:,} non-ASCII dropped" if stats.dropped_characters else "")
-        + (f", {stats.replaced_bytes:,} undecodable bytes" if stats.replaced_bytes else "")
-        + (f", {len(stats.skipped_binary)} binary file(s) skipped" if stats.skipped_binary else "")
-        + (f", {result.unknown_dropped:,} outside the vocabulary" if result.unknown_dropped else "")
+        + (
+            f", {stats.dropped_characters:,} non-ASCII dropped"
+            if stats.dropped_characters
+            else ""
+        )
+        + (
+            f", {stats.replaced_bytes:,} undecodable bytes"
+            if stats.replaced_bytes
+            else ""
+        )
+        + (
+            f", {len(stats.skipped_binary)} binary file(s) skipped"
+            if stats.skipped_binary
+            else ""
+        )
+        + (
+            f", {result.unknown_dropped:,} outside the vocabulary"
+            if result.unknown_dropped
+            else ""
+        )
     )
     if result.stopped_on_budget:
         _note(f"stopped on the time budget of {args.time_budget:g} s")
     if result.history:
         last = result.history[-1]
-        best = min(r["val_bits_per_char"] for r in result.history if r["val_bits_per_char"] != "")
+        best = min(
+            r["val_bits_per_char"]
+            for r in result.history
+            if r["val_bits_per_char"] != ""
+        )
         print(
-            f"epoch {last['epoch']}: loss {last['loss']:.4f}, val_loss {last['val_loss']:.4f}, "
+            f"epoch {last['epoch']}: loss {last['loss']:.4f}, "
+            f"val_loss {last['val_loss']:.4f}, "
             f"best val {best:.4f} bits/char; run in {result.run_dir}"
         )
     else:
-        _note(f"nothing to train: the run already has {config.training.epochs} epoch(s)")
+        _note(
+            f"nothing to train: the run already has {config.training.epochs} epoch(s)"
+        )
     return 0
 
 
@@ -210,7 +270,9 @@ def _evaluate(args) -> int:
     data, _ = read_bytes(args.corpus, args.pattern, lowercase)
     ids = generator.vocabulary.encode(data, strict=False)
     if len(ids) < len(data):
-        _note(f"{len(data) - len(ids):,} characters outside the vocabulary were dropped")
+        _note(
+            f"{len(data) - len(ids):,} characters outside the vocabulary were dropped"
+        )
     scores = evaluate(generator, ids=ids)
     keys = ("loss", "bits_per_char", "perplexity", "characters")
     print(json.dumps({k: scores[k] for k in keys}))
@@ -246,10 +308,16 @@ def main(argv=None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         _import_tensorflow_quietly()
-        run = {"train": _train, "generate": _generate, "evaluate": _evaluate}[args.command]
+        run = {"train": _train, "generate": _generate, "evaluate": _evaluate}[
+            args.command
+        ]
         return run(args)
     except (UsageError, ValueError, OSError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = (
+            str(error).strip().splitlines()[0]
+            if str(error).strip()
+            else type(error).__name__
+        )
         print(f"charlstm: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

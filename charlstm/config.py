@@ -17,6 +17,10 @@ CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check(condition: bool, message: str, **received) -> None:
     if not condition:
         shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
@@ -46,18 +50,44 @@ class ModelConfig:
             f"`input_encoding` must be one of {INPUT_ENCODINGS}.",
             input_encoding=self.input_encoding,
         )
-        _check(self.vocabulary_size >= 0, "`vocabulary_size` must be >= 0.",
-               vocabulary_size=self.vocabulary_size)
-        _check(self.num_layers >= 1, "`num_layers` must be >= 1.", num_layers=self.num_layers)
-        _check(self.units >= 1, "`units` must be >= 1.", units=self.units)
-        _check(self.embedding_dim >= 1, "`embedding_dim` must be >= 1.",
-               embedding_dim=self.embedding_dim)
-        _check(0 <= self.dropout < 1, "`dropout` must be in [0, 1).", dropout=self.dropout)
-        _check(self.learning_rate > 0 and math.isfinite(self.learning_rate),
-               "`learning_rate` must be a positive number.", learning_rate=self.learning_rate)
-        _check(self.clipnorm is None or self.clipnorm > 0,
-               "`clipnorm` must be positive or None.", clipnorm=self.clipnorm)
-        _check(0 < self.lr_decay <= 1, "`lr_decay` must be in (0, 1].", lr_decay=self.lr_decay)
+        _check(
+            _is_int(self.vocabulary_size) and self.vocabulary_size >= 0,
+            "`vocabulary_size` must be an integer >= 0.",
+            vocabulary_size=self.vocabulary_size,
+        )
+        _check(
+            _is_int(self.num_layers) and self.num_layers >= 1,
+            "`num_layers` must be an integer >= 1.",
+            num_layers=self.num_layers,
+        )
+        _check(
+            _is_int(self.units) and self.units >= 1,
+            "`units` must be an integer >= 1.",
+            units=self.units,
+        )
+        _check(
+            _is_int(self.embedding_dim) and self.embedding_dim >= 1,
+            "`embedding_dim` must be an integer >= 1.",
+            embedding_dim=self.embedding_dim,
+        )
+        _check(
+            0 <= self.dropout < 1, "`dropout` must be in [0, 1).", dropout=self.dropout
+        )
+        _check(
+            self.learning_rate > 0 and math.isfinite(self.learning_rate),
+            "`learning_rate` must be a positive number.",
+            learning_rate=self.learning_rate,
+        )
+        _check(
+            self.clipnorm is None or self.clipnorm > 0,
+            "`clipnorm` must be positive or None.",
+            clipnorm=self.clipnorm,
+        )
+        _check(
+            0 < self.lr_decay <= 1,
+            "`lr_decay` must be in (0, 1].",
+            lr_decay=self.lr_decay,
+        )
         _check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
 
 
@@ -65,7 +95,9 @@ class ModelConfig:
 class DataConfig:
     """How the corpus is read and cut into stateful batches."""
 
-    sources: list[str] = field(default_factory=list)  # files/directories ([]: default corpus)
+    sources: list[str] = field(
+        default_factory=list
+    )  # files/directories ([]: default corpus)
     pattern: str = "*"  # file-name glob inside directories
     lowercase: bool = False  # lowercase the text
     batch_size: int = 32  # parallel streams per batch
@@ -73,11 +105,21 @@ class DataConfig:
     validation_split: float = 0.05  # tail share of every stream kept for validation
 
     def __post_init__(self):
-        _check(self.batch_size >= 1, "`batch_size` must be >= 1.", batch_size=self.batch_size)
-        _check(self.sequence_length >= 1, "`sequence_length` must be >= 1.",
-               sequence_length=self.sequence_length)
-        _check(0 < self.validation_split < 0.5, "`validation_split` must be in (0, 0.5).",
-               validation_split=self.validation_split)
+        _check(
+            _is_int(self.batch_size) and self.batch_size >= 1,
+            "`batch_size` must be an integer >= 1.",
+            batch_size=self.batch_size,
+        )
+        _check(
+            _is_int(self.sequence_length) and self.sequence_length >= 1,
+            "`sequence_length` must be an integer >= 1.",
+            sequence_length=self.sequence_length,
+        )
+        _check(
+            0 < self.validation_split < 0.5,
+            "`validation_split` must be in (0, 0.5).",
+            validation_split=self.validation_split,
+        )
 
 
 @dataclass
@@ -88,7 +130,11 @@ class TrainingConfig:
     random_seed: int | None = None  # seeds Python, NumPy and the backend
 
     def __post_init__(self):
-        _check(self.epochs >= 0, "`epochs` must be >= 0.", epochs=self.epochs)
+        _check(
+            _is_int(self.epochs) and self.epochs >= 0,
+            "`epochs` must be an integer >= 0.",
+            epochs=self.epochs,
+        )
 
 
 @dataclass
@@ -126,17 +172,33 @@ PRESETS = {
     # Perez, Ottens and Viswanathan (seed 000): LSTM 128 x 2, sequence 50, batch 50,
     # lr 0.002 decaying 0.97 per epoch, clip 5.
     "seed000": {
-        "model": dict(cell="lstm", num_layers=2, units=128, dropout=0.0,
-                      input_encoding="one_hot", learning_rate=0.002, clipnorm=5.0,
-                      lr_decay=0.97, l2=0.0),
+        "model": dict(
+            cell="lstm",
+            num_layers=2,
+            units=128,
+            dropout=0.0,
+            input_encoding="one_hot",
+            learning_rate=0.002,
+            clipnorm=5.0,
+            lr_decay=0.97,
+            l2=0.0,
+        ),
         "data": dict(sequence_length=50, batch_size=50),
     },
     # Frank (seed 002): LSTM 512 x 3, dropout 0.5, sequence 100, batch 64,
     # RMSprop lr 0.0015, clipnorm 5.
     "seed002": {
-        "model": dict(cell="lstm", num_layers=3, units=512, dropout=0.5,
-                      input_encoding="one_hot", learning_rate=0.0015, clipnorm=5.0,
-                      lr_decay=1.0, l2=0.0),
+        "model": dict(
+            cell="lstm",
+            num_layers=3,
+            units=512,
+            dropout=0.5,
+            input_encoding="one_hot",
+            learning_rate=0.0015,
+            clipnorm=5.0,
+            lr_decay=1.0,
+            l2=0.0,
+        ),
         "data": dict(sequence_length=100, batch_size=64),
     },
 }
@@ -150,12 +212,16 @@ def preset(name: str) -> RunConfig:
     512
     """
     if name not in PRESETS:
-        raise ValueError(f"`preset` must be one of {sorted(PRESETS)}. Received: preset={name!r}")
+        raise ValueError(
+            f"`preset` must be one of {sorted(PRESETS)}. Received: preset={name!r}"
+        )
     p = PRESETS[name]
     return RunConfig(model=ModelConfig(**p["model"]), data=DataConfig(**p["data"]))
 
 
-def make_config(preset_name: str | None = None, base: RunConfig | None = None, **overrides) -> RunConfig:
+def make_config(
+    preset_name: str | None = None, base: RunConfig | None = None, **overrides
+) -> RunConfig:
     """A `RunConfig` from a preset (or `base`, or the defaults) with field overrides.
 
     Overrides are flat field names of any section; None values are ignored.
@@ -170,7 +236,11 @@ def make_config(preset_name: str | None = None, base: RunConfig | None = None, *
     for key, value in overrides.items():
         if value is None:
             continue
-        owner = [n for n, s in sections.items() if key in {f.name for f in dataclasses.fields(s)}]
+        owner = [
+            n
+            for n, s in sections.items()
+            if key in {f.name for f in dataclasses.fields(s)}
+        ]
         if not owner:
             raise ValueError(f"unknown configuration field {key!r}.")
         updates[owner[0]][key] = value

@@ -112,17 +112,23 @@ class StatefulBatches:
     >>> x, y = batches.train[0]  # (4, 10) each; y[:, :-1] == x[:, 1:]
     """
 
-    def __init__(self, ids, batch_size: int, sequence_length: int, validation_split=0.05):
+    def __init__(
+        self, ids, batch_size: int, sequence_length: int, validation_split=0.05
+    ):
         ids = _as_ids(ids)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+            raise ValueError(
+                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
+            )
         if not isinstance(sequence_length, (int, np.integer)) or sequence_length < 1:
             raise ValueError(
-                f"`sequence_length` must be a positive integer. Received: {sequence_length!r}"
+                "`sequence_length` must be a positive integer. "
+                f"Received: {sequence_length!r}"
             )
         if not 0 < validation_split < 0.5:
             raise ValueError(
-                f"`validation_split` must be in (0, 0.5). Received: {validation_split!r}"
+                "`validation_split` must be in (0, 0.5). "
+                f"Received: {validation_split!r}"
             )
         minimum = minimum_corpus_length(batch_size, sequence_length)
         if len(ids) < minimum:
@@ -145,7 +151,9 @@ class StatefulBatches:
 
         num_validation = min(windows - 1, max(1, round(windows * validation_split)))
         num_train = windows - num_validation
-        self.train = StreamBatches(self.inputs, self.targets, sequence_length, 0, num_train)
+        self.train = StreamBatches(
+            self.inputs, self.targets, sequence_length, 0, num_train
+        )
         self.validation = StreamBatches(
             self.inputs, self.targets, sequence_length, num_train, num_validation
         )
@@ -164,10 +172,12 @@ class StatefulBatches:
         if not 0 <= index < num_shards or self.batch_size % num_shards:
             raise ValueError(
                 f"`num_shards` must divide batch_size={self.batch_size} and `index` "
-                f"be in [0, num_shards). Received: index={index}, num_shards={num_shards}"
+                "be in [0, num_shards). "
+                f"Received: index={index}, num_shards={num_shards}"
             )
         rows = slice(
-            index * self.batch_size // num_shards, (index + 1) * self.batch_size // num_shards
+            index * self.batch_size // num_shards,
+            (index + 1) * self.batch_size // num_shards,
         )
         shard = object.__new__(StatefulBatches)
         shard.__dict__.update(self.__dict__)
@@ -187,7 +197,7 @@ class StatefulBatches:
 
 
 def minimum_corpus_length(batch_size: int, sequence_length: int) -> int:
-    """The fewest characters that give every stream one train and one validation window."""
+    """The fewest characters giving every stream a train and a validation window."""
     return batch_size * 2 * sequence_length + 1
 
 
@@ -207,9 +217,20 @@ class WindowDataset(keras.utils.PyDataset):
         seed: int or None. Seed of the shuffle.
     """
 
-    def __init__(self, ids, sequence_length=40, step=3, batch_size=128, shuffle=True, seed=None):
+    def __init__(
+        self, ids, sequence_length=40, step=3, batch_size=128, shuffle=True, seed=None
+    ):
         super().__init__()
         self.ids = _as_ids(ids)
+        for name, value in [
+            ("sequence_length", sequence_length),
+            ("step", step),
+            ("batch_size", batch_size),
+        ]:
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(
+                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
+                )
         if len(self.ids) <= sequence_length:
             raise ValueError(
                 f"`ids` must be longer than sequence_length={sequence_length}. "
@@ -231,7 +252,10 @@ class WindowDataset(keras.utils.PyDataset):
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range [0, {len(self)})")
-        starts = self._order[index * self.batch_size : (index + 1) * self.batch_size] * self.step
+        starts = (
+            self._order[index * self.batch_size : (index + 1) * self.batch_size]
+            * self.step
+        )
         offsets = np.arange(self.sequence_length)
         x = self.ids[starts[:, None] + offsets].astype(np.int32)  # (batch, time)
         y = self.ids[starts + self.sequence_length].astype(np.int32)  # (batch,)

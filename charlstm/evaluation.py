@@ -57,7 +57,8 @@ def evaluate(
         num_streams = int(min(32, max(1, targets // 1000)))
     if not 1 <= num_streams <= targets:
         raise ValueError(
-            f"`num_streams` must be in [1, {targets}]. Received: num_streams={num_streams}"
+            f"`num_streams` must be in [1, {targets}]. "
+            f"Received: num_streams={num_streams}"
         )
     length = targets // num_streams
     kept = num_streams * length
@@ -72,7 +73,9 @@ def evaluate(
     for start in range(0, length, sequence_length):
         probs = forward(x[:, start : start + sequence_length])  # (streams, time, vocab)
         cols = np.arange(probs.shape[1])[None, :]
-        picked = probs[rows, cols, y[:, start : start + sequence_length]]  # (streams, time)
+        picked = probs[
+            rows, cols, y[:, start : start + sequence_length]
+        ]  # (streams, time)
         nll -= np.log(np.maximum(picked.astype(np.float64), 1e-30)).sum()
     loss = nll / kept
     return {

@@ -35,7 +35,9 @@ class TextGenerator:
     def __init__(self, model: keras.Model, vocabulary: Vocabulary, config):
         self.config = config.model if isinstance(config, RunConfig) else config
         if not isinstance(self.config, ModelConfig):
-            raise TypeError(f"`config` must be a RunConfig or ModelConfig. Received: {config!r}")
+            raise TypeError(
+                f"`config` must be a RunConfig or ModelConfig. Received: {config!r}"
+            )
         self.vocabulary = vocabulary
         self.weights = model.get_weights()
         self._models = {}  # batch_size -> (model, compiled step)
@@ -48,7 +50,9 @@ class TextGenerator:
         between calls until `charlstm.model.reset_states(model)`.
         """
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+            raise ValueError(
+                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
+            )
         model = build_model(self.config, batch_size, None, stateful=True)
         model.set_weights(self.weights)
         return model
@@ -89,22 +93,28 @@ class TextGenerator:
         """
         check_sampling(temperature, top_k, top_p)
         if not isinstance(length, (int, np.integer)) or length < 0:
-            raise ValueError(f"`length` must be an integer >= 0. Received: length={length!r}")
+            raise ValueError(
+                f"`length` must be an integer >= 0. Received: length={length!r}"
+            )
         if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise ValueError(
-                f"`num_samples` must be a positive integer. Received: num_samples={num_samples!r}"
+                "`num_samples` must be a positive integer. "
+                f"Received: num_samples={num_samples!r}"
             )
         ids = self.vocabulary.encode(seed, strict=strict)
         if len(ids) == 0:
             raise ValueError(
-                f"`seed` must contain at least one character of the vocabulary. Received: seed={seed!r}"
+                "`seed` must contain at least one character of the vocabulary. "
+                f"Received: seed={seed!r}"
             )
         rng = np.random.default_rng(random_seed)
         model, step = self._compiled(num_samples)
         reset_states(model)
         out = np.empty((num_samples, length), dtype=np.int64)  # (batch, length)
         if length:
-            x = np.repeat(ids[None, :].astype(np.int32), num_samples, axis=0)  # (batch, seed)
+            x = np.repeat(
+                ids[None, :].astype(np.int32), num_samples, axis=0
+            )  # (batch, seed)
             for t in range(length):
                 probs = np.asarray(step(x))  # (batch, vocab)
                 out[:, t] = sample(probs, temperature, top_k, top_p, rng)
@@ -115,7 +125,7 @@ class TextGenerator:
 
 
 def _compile_last_step(model: keras.Model):
-    """A compiled function: ids (batch, time) -> probabilities of the last step (batch, vocab)."""
+    """Compiled: ids (batch, time) -> probabilities of the last step (batch, vocab)."""
     return compile_forward(model, last_only=True)
 
 

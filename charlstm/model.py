@@ -27,7 +27,9 @@ class OneHot(keras.layers.Layer):
         self.vocabulary_size = vocabulary_size
 
     def call(self, inputs):
-        return ops.one_hot(ops.cast(inputs, "int32"), self.vocabulary_size, dtype=self.compute_dtype)
+        return ops.one_hot(
+            ops.cast(inputs, "int32"), self.vocabulary_size, dtype=self.compute_dtype
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.vocabulary_size)
@@ -66,7 +68,9 @@ def build_model(
             f"vocabulary_size={config.vocabulary_size}"
         )
     if stateful and not batch_size:
-        raise ValueError(f"a stateful model needs a fixed `batch_size`. Received: {batch_size!r}")
+        raise ValueError(
+            f"a stateful model needs a fixed `batch_size`. Received: {batch_size!r}"
+        )
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
     inputs = keras.Input(
         shape=(sequence_length,), batch_size=batch_size, dtype="int32", name="ids"
@@ -111,7 +115,9 @@ def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
     )
 
 
-def compile_model(model: keras.Model, config: ModelConfig, steps_per_epoch: int) -> keras.Model:
+def compile_model(
+    model: keras.Model, config: ModelConfig, steps_per_epoch: int
+) -> keras.Model:
     """Compiles with RMSprop (with clipnorm) and sparse categorical cross-entropy."""
     optimizer = keras.optimizers.RMSprop(
         learning_rate=learning_rate_schedule(config, steps_per_epoch),

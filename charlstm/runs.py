@@ -53,7 +53,9 @@ def check_resumable(files: RunFiles) -> None:
     """Checks that a run directory has what resuming needs."""
     if not files.root.is_dir():
         raise FileNotFoundError(f"run directory does not exist: {str(files.root)!r}")
-    missing = [p.name for p in (files.config, files.vocabulary, files.last) if not p.exists()]
+    missing = [
+        p.name for p in (files.config, files.vocabulary, files.last) if not p.exists()
+    ]
     if missing:
         raise FileNotFoundError(
             f"cannot resume {str(files.root)!r}: it has no complete epoch "
@@ -64,7 +66,9 @@ def check_resumable(files: RunFiles) -> None:
 def check_trained(files: RunFiles, checkpoint: str = "best") -> Path:
     """The model file to load from a run directory; a clear error if there is none."""
     if checkpoint not in ("best", "last"):
-        raise ValueError(f"`checkpoint` must be 'best' or 'last'. Received: {checkpoint!r}")
+        raise ValueError(
+            f"`checkpoint` must be 'best' or 'last'. Received: {checkpoint!r}"
+        )
     if not files.root.is_dir():
         raise FileNotFoundError(f"run directory does not exist: {str(files.root)!r}")
     path = files.model if checkpoint == "best" else files.last

@@ -10,16 +10,27 @@ import math
 import numpy as np
 
 
-def check_sampling(temperature: float, top_k: int | None = None, top_p: float | None = None):
+def check_sampling(
+    temperature: float, top_k: int | None = None, top_p: float | None = None
+):
     """Raises a ValueError naming the first invalid sampling argument."""
-    if not isinstance(temperature, (int, float, np.number)) or math.isnan(temperature) or temperature < 0:
+    if (
+        not isinstance(temperature, (int, float, np.number))
+        or not math.isfinite(temperature)
+        or temperature < 0
+    ):
         raise ValueError(
-            f"`temperature` must be a number >= 0 (0 is greedy). Received: temperature={temperature!r}"
+            "`temperature` must be a finite number >= 0 (0 is greedy). "
+            f"Received: temperature={temperature!r}"
         )
     if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise ValueError(f"`top_k` must be a positive integer or None. Received: top_k={top_k!r}")
+        raise ValueError(
+            f"`top_k` must be a positive integer or None. Received: top_k={top_k!r}"
+        )
     if top_p is not None and not (0 < top_p <= 1):
-        raise ValueError(f"`top_p` must be in (0, 1] or None. Received: top_p={top_p!r}")
+        raise ValueError(
+            f"`top_p` must be in (0, 1] or None. Received: top_p={top_p!r}"
+        )
 
 
 def reweight(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -48,9 +59,14 @@ def filter_top(probs: np.ndarray, top_k: int | None, top_p: float | None) -> np.
     if top_p is not None and top_p < 1:
         order = np.argsort(-probs, axis=-1)  # (batch, vocab), most likely first
         sorted_probs = np.take_along_axis(probs, order, axis=-1)
-        cumulative = np.cumsum(sorted_probs, axis=-1) / sorted_probs.sum(axis=-1, keepdims=True)
-        # Keep a character if the mass before it is still below top_p.
-        keep_sorted = (cumulative - sorted_probs / sorted_probs.sum(axis=-1, keepdims=True)) < top_p
+        cumulative = np.cumsum(sorted_probs, axis=-1) / sorted_probs.sum(
+            axis=-1, keepdims=True
+        )
+        # Keep a character if the mass before it is still below top_p. The relative
+        # tolerance stops rounding (e.g. from `reweight`) from keeping one character
+        # more when the mass reaches top_p exactly; the first is always kept.
+        before = cumulative - sorted_probs / sorted_probs.sum(axis=-1, keepdims=True)
+        keep_sorted = before < top_p * (1 - 1e-9)
         keep = np.zeros_like(keep_sorted)
         np.put_along_axis(keep, order, keep_sorted, axis=-1)
         probs = np.where(keep, probs, 0.0)

@@ -17,7 +17,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     `.keras`) accept it. If the block raises, `path` is left untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     umask = os.umask(0)

@@ -70,7 +70,7 @@ def clean_text(text: str, lowercase: bool = False) -> str:
 
 
 def _clean(text: str, lowercase: bool) -> tuple[bytes, int]:
-    """Cleans `text` to ASCII bytes; returns them and the number of characters dropped."""
+    """Cleans `text` to ASCII bytes; returns them and how many characters it dropped."""
     if not text.isascii():
         text = text.translate(_CLEAN_TABLE)
     data = text.encode("ascii", "ignore")
@@ -111,7 +111,9 @@ def _clean_file(path: Path, lowercase: bool, out: bytearray, stats: TextStats) -
     stats.files += 1
 
 
-def _expand(sources: Iterable[str | os.PathLike], pattern: str) -> list[tuple[Path, bool]]:
+def _expand(
+    sources: Iterable[str | os.PathLike], pattern: str
+) -> list[tuple[Path, bool]]:
     """Resolves files and directories to (file, given explicitly) pairs, sorted."""
     files = []
     for source in sources:

@@ -111,7 +111,9 @@ def train(
         sources = [] if corpus is None else _as_list(corpus)
         config = dataclasses.replace(
             config,
-            model=dataclasses.replace(config.model, vocabulary_size=loaded.vocabulary.size),
+            model=dataclasses.replace(
+                config.model, vocabulary_size=loaded.vocabulary.size
+            ),
             data=dataclasses.replace(
                 config.data, sources=[str(Path(s).resolve()) for s in sources]
             ),
@@ -120,7 +122,9 @@ def train(
     return _fit(config, loaded, files, history, resume, time_budget, callbacks, verbose)
 
 
-def _fit(config, corpus: Corpus, files, history, resume, time_budget, callbacks, verbose):
+def _fit(
+    config, corpus: Corpus, files, history, resume, time_budget, callbacks, verbose
+):
     data, training = config.data, config.training
     if training.random_seed is not None:
         keras.utils.set_random_seed(training.random_seed)
@@ -148,7 +152,9 @@ def _fit(config, corpus: Corpus, files, history, resume, time_budget, callbacks,
     all_callbacks += [budget] if budget else []
     all_callbacks.append(recorder)
     if verbose:
-        all_callbacks.append(ProgressBar(chars_per_batch, None if time_budget else training.epochs))
+        all_callbacks.append(
+            ProgressBar(chars_per_batch, None if time_budget else training.epochs)
+        )
     all_callbacks += list(callbacks or [])
 
     if len(history) < training.epochs:

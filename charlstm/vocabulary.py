@@ -95,7 +95,9 @@ class Vocabulary:
         if self._table is not None and (
             isinstance(text, (bytes, bytearray)) or text.isascii()
         ):
-            data = text if isinstance(text, (bytes, bytearray)) else text.encode("ascii")
+            data = (
+                text if isinstance(text, (bytes, bytearray)) else text.encode("ascii")
+            )
             ids = self._table[np.frombuffer(data, dtype=np.uint8)]
             known = ids >= 0
             if not known.all():

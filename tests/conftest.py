@@ -28,8 +28,15 @@ def make_text(length: int = 3000, seed: int = 0) -> str:
 def tiny_config(**overrides):
     """A tiny model: vocabulary 10, 2 layers of 8 units, sequence 5, batch 4."""
     settings = dict(
-        num_layers=2, units=8, embedding_dim=4, dropout=0.0, batch_size=4,
-        sequence_length=5, epochs=1, random_seed=0, learning_rate=0.01,
+        num_layers=2,
+        units=8,
+        embedding_dim=4,
+        dropout=0.0,
+        batch_size=4,
+        sequence_length=5,
+        epochs=1,
+        random_seed=0,
+        learning_rate=0.01,
         validation_split=0.1,
     )
     settings.update(overrides)

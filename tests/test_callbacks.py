@@ -13,7 +13,7 @@ def _state_norm(model):
 
 
 class StateSpy(keras.callbacks.Callback):
-    """Records the first layer's state at the first batch of each epoch and at validation."""
+    """Records the first layer's state at each epoch's first batch and at validation."""
 
     def __init__(self):
         super().__init__()
@@ -24,12 +24,17 @@ class StateSpy(keras.callbacks.Callback):
             self.at_epoch_start.append(_state_norm(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
-        self.last_train_state = [np.asarray(s).copy() for s in recurrent_layers(self.model)[0].states]
+        self.last_train_state = [
+            np.asarray(s).copy() for s in recurrent_layers(self.model)[0].states
+        ]
 
     def on_test_begin(self, logs=None):
         states = [np.asarray(s) for s in recurrent_layers(self.model)[0].states]
         self.at_validation.append(
-            all(np.array_equal(a, b) for a, b in zip(states, self.last_train_state))
+            all(
+                np.array_equal(a, b)
+                for a, b in zip(states, self.last_train_state, strict=True)
+            )
         )
 
     # Seed 002 named its reset hook like this; Keras never calls it.
@@ -48,8 +53,18 @@ def test_states_reset_at_every_epoch_and_validation_continues_them(text):
 
 
 def test_history_csv_round_trip(tmp_path):
-    rows = [{"epoch": 1, "loss": 2.5, "val_loss": 2.25, "val_bits_per_char": 3.2,
-             "seconds": 1.5, "chars_per_second": 1000.0, "learning_rate": 0.002, "stopped": ""}]
+    rows = [
+        {
+            "epoch": 1,
+            "loss": 2.5,
+            "val_loss": 2.25,
+            "val_bits_per_char": 3.2,
+            "seconds": 1.5,
+            "chars_per_second": 1000.0,
+            "learning_rate": 0.002,
+            "stopped": "",
+        }
+    ]
     write_history(tmp_path / "h.csv", rows)
     assert read_history(tmp_path / "h.csv") == rows
     assert read_history(tmp_path / "missing.csv") == []
@@ -57,7 +72,9 @@ def test_history_csv_round_trip(tmp_path):
 
 def test_sample_text_writes_one_sample_per_temperature(text):
     written = []
-    sampler = SampleText(seed="abc", length=20, temperatures=(0.0, 1.0), write=written.append)
+    sampler = SampleText(
+        seed="abc", length=20, temperatures=(0.0, 1.0), write=written.append
+    )
     charlstm.train(text=text, config=tiny_config(epochs=2), callbacks=[sampler])
     assert len(written) == 4
     assert "epoch 2, temperature 1.0" in written[-1]

@@ -14,7 +14,9 @@ from tests.conftest import ALPHABET, make_text
 
 def uniform_generator():
     """A model whose output layer is zero: every character has probability 1/10."""
-    config = ModelConfig(vocabulary_size=10, num_layers=1, units=8, embedding_dim=4, dropout=0)
+    config = ModelConfig(
+        vocabulary_size=10, num_layers=1, units=8, embedding_dim=4, dropout=0
+    )
     model = build_model(config, batch_size=1)
     weights = model.get_weights()
     weights[-2][:] = 0  # softmax kernel

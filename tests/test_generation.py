@@ -14,10 +14,17 @@ def generator(trained_run):
     return charlstm.load(trained_run)
 
 
-def random_generator(cell="lstm", encoding="embedding", batch_size=4, sequence_length=5):
+def random_generator(
+    cell="lstm", encoding="embedding", batch_size=4, sequence_length=5
+):
     config = ModelConfig(
-        vocabulary_size=10, cell=cell, num_layers=2, units=8, embedding_dim=4,
-        input_encoding=encoding, dropout=0.5,
+        vocabulary_size=10,
+        cell=cell,
+        num_layers=2,
+        units=8,
+        embedding_dim=4,
+        input_encoding=encoding,
+        dropout=0.5,
     )
     model = build_model(config, batch_size, sequence_length)
     return model, TextGenerator(model, Vocabulary(ALPHABET), config)
@@ -30,8 +37,11 @@ def test_batch_one_inference_model_matches_training_model(cell, encoding):
     ids = np.random.default_rng(1).integers(0, 10, size=(4, 10)).astype("int32")
     # The training model reads two consecutive windows, carrying its state.
     expected = np.concatenate(
-        [np.asarray(train_model(ids[:, :5], training=False)),
-         np.asarray(train_model(ids[:, 5:], training=False))], axis=1
+        [
+            np.asarray(train_model(ids[:, :5], training=False)),
+            np.asarray(train_model(ids[:, 5:], training=False)),
+        ],
+        axis=1,
     )  # (batch, 10, vocab)
     inference = generator.inference_model(1)
     for row in range(4):
@@ -78,8 +88,9 @@ def test_multiple_samples_are_independent_and_each_reproducible(generator):
 
 
 def test_top_k_one_is_greedy(generator):
-    assert generator.generate("bad", 20, temperature=1.5, top_k=1, random_seed=1) == \
-        generator.generate("bad", 20, temperature=0)
+    assert generator.generate(
+        "bad", 20, temperature=1.5, top_k=1, random_seed=1
+    ) == generator.generate("bad", 20, temperature=0)
 
 
 @pytest.mark.parametrize("temperature", [-0.1, float("nan")])
@@ -111,5 +122,5 @@ def test_train_result_generator_uses_last_weights(text):
 
     result = charlstm.train(text=text, config=tiny_config())
     generator = result.generator()
-    for a, b in zip(generator.weights, result.model.get_weights()):
+    for a, b in zip(generator.weights, result.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

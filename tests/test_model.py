@@ -22,7 +22,9 @@ def config(**kw):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding"])
 def test_output_is_a_distribution_per_step(cell, encoding):
-    model = build_model(config(cell=cell, input_encoding=encoding), batch_size=3, sequence_length=5)
+    model = build_model(
+        config(cell=cell, input_encoding=encoding), batch_size=3, sequence_length=5
+    )
     ids = np.random.default_rng(0).integers(0, 10, size=(3, 5)).astype("int32")
     probs = np.asarray(model(ids))
     assert probs.shape == (3, 5, 10)
@@ -39,7 +41,9 @@ def test_stateful_model_carries_state_between_calls_until_reset():
     reset_states(model)
     first = np.asarray(model(ids[:, :3]))
     second = np.asarray(model(ids[:, 3:]))
-    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-6)
+    np.testing.assert_allclose(
+        np.concatenate([first, second], axis=1), whole, atol=1e-6
+    )
     # Without a reset the same input gives a different answer; after one it repeats.
     again = np.asarray(model(ids[:, :3]))
     assert not np.allclose(again, first, atol=1e-6)
@@ -50,7 +54,9 @@ def test_stateful_model_carries_state_between_calls_until_reset():
 def test_stateless_model_does_not_carry_state():
     model = build_model(config(), batch_size=None, sequence_length=None, stateful=False)
     ids = np.array([[1, 2, 3]], dtype="int32")
-    np.testing.assert_allclose(np.asarray(model(ids)), np.asarray(model(ids)), atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(model(ids)), np.asarray(model(ids)), atol=1e-7
+    )
 
 
 def test_dropout_layers_follow_every_recurrent_layer():
@@ -69,7 +75,9 @@ def test_one_hot_layer_config_round_trip_and_output():
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = build_model(config(input_encoding="one_hot"), batch_size=2, sequence_length=4)
+    model = build_model(
+        config(input_encoding="one_hot"), batch_size=2, sequence_length=4
+    )
     compile_model(model, config(), steps_per_epoch=3)
     ids = np.arange(8, dtype="int32").reshape(2, 4)
     expected = np.asarray(model(ids))
@@ -79,7 +87,9 @@ def test_keras_file_round_trip(tmp_path):
 
 
 def test_learning_rate_decays_once_per_epoch():
-    schedule = learning_rate_schedule(config(learning_rate=0.002, lr_decay=0.97), steps_per_epoch=10)
+    schedule = learning_rate_schedule(
+        config(learning_rate=0.002, lr_decay=0.97), steps_per_epoch=10
+    )
     assert float(schedule(9)) == pytest.approx(0.002)
     assert float(schedule(10)) == pytest.approx(0.002 * 0.97)
     assert float(schedule(25)) == pytest.approx(0.002 * 0.97**2)

@@ -18,7 +18,13 @@ def test_val_loss_falls_over_two_epochs(text):
 def test_run_directory_files_and_history(tmp_path, text):
     run = tmp_path / "run"
     result = charlstm.train(text=text, run_dir=run, config=tiny_config(epochs=2))
-    for name in ("model.keras", "last.keras", "config.json", "vocab.json", "history.csv"):
+    for name in (
+        "model.keras",
+        "last.keras",
+        "config.json",
+        "vocab.json",
+        "history.csv",
+    ):
         assert (run / name).is_file(), name
     header = (run / "history.csv").read_text().splitlines()[0]
     assert header.split(",") == list(HISTORY_COLUMNS)
@@ -34,7 +40,9 @@ def test_best_model_is_the_lowest_validation_loss(tmp_path, text):
     run = tmp_path / "run"
     # A learning rate this high makes later epochs worse than earlier ones often
     # enough; whatever happens, model.keras must hold the best epoch.
-    result = charlstm.train(text=text, run_dir=run, config=tiny_config(epochs=3, learning_rate=0.3))
+    result = charlstm.train(
+        text=text, run_dir=run, config=tiny_config(epochs=3, learning_rate=0.3)
+    )
     best_epoch = min(result.history, key=lambda r: r["val_loss"])["epoch"]
     best = keras.saving.load_model(run / "model.keras", compile=False)
     last = keras.saving.load_model(run / "last.keras", compile=False)
@@ -52,7 +60,9 @@ def test_existing_run_is_never_overwritten_without_force(tmp_path, text):
     with pytest.raises(FileExistsError, match="--resume|--force"):
         charlstm.train(text=text, run_dir=run, config=tiny_config())
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
-    result = charlstm.train(text=text, run_dir=run, config=tiny_config(random_seed=5), force=True)
+    result = charlstm.train(
+        text=text, run_dir=run, config=tiny_config(random_seed=5), force=True
+    )
     assert len(result.history) == 1
 
 
@@ -75,7 +85,7 @@ def test_resume_continues_with_optimizer_state_and_schedule(tmp_path, text):
     reloaded = charlstm.train(text=text, run_dir=run, resume=True)
     restored = [np.asarray(v) for v in reloaded.model.optimizer.variables]
     assert len(restored) == len(saved) > 1
-    for a, b in zip(restored, saved):
+    for a, b in zip(restored, saved, strict=True):
         np.testing.assert_array_equal(a, b)
     resumed = charlstm.train(
         text=text, run_dir=run, config=tiny_config(epochs=2), resume=True
@@ -106,7 +116,10 @@ def test_resume_already_finished_trains_nothing(tmp_path, text):
 def test_time_budget_stops_at_a_batch_and_still_validates(tmp_path):
     run = tmp_path / "run"
     result = charlstm.train(
-        text=make_text(20000), run_dir=run, config=tiny_config(epochs=50), time_budget=1e-9
+        text=make_text(20000),
+        run_dir=run,
+        config=tiny_config(epochs=50),
+        time_budget=1e-9,
     )
     assert result.stopped_on_budget
     assert len(result.history) == 1
@@ -122,13 +135,18 @@ def test_time_budget_must_be_positive(text):
 
 def test_corpus_too_small_names_the_minimum(tmp_path):
     with pytest.raises(ValueError, match="at least 41 characters"):
-        charlstm.train(text="abcdefgh" * 4, run_dir=tmp_path / "r", config=tiny_config())
+        charlstm.train(
+            text="abcdefgh" * 4, run_dir=tmp_path / "r", config=tiny_config()
+        )
     assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize(
     "overrides, field",
-    [({"validation_split": 0.5}, "validation_split"), ({"validation_split": 0.0}, "validation_split")],
+    [
+        ({"validation_split": 0.5}, "validation_split"),
+        ({"validation_split": 0.0}, "validation_split"),
+    ],
 )
 def test_invalid_validation_split(overrides, field):
     with pytest.raises(ValueError, match=field):
@@ -155,5 +173,7 @@ def test_trains_from_files_and_records_their_paths(tmp_path, text):
     assert result.stats.files == 2
     assert result.config.data.sources == [str(corpus.resolve())]
     # Resume finds the corpus from config.json without being told.
-    resumed = charlstm.train(run_dir=tmp_path / "run", config=tiny_config(epochs=2), resume=True)
+    resumed = charlstm.train(
+        run_dir=tmp_path / "run", config=tiny_config(epochs=2), resume=True
+    )
     assert len(resumed.history) == 2

@@ -1,0 +1,124 @@
+"""Which model defaults give the lowest validation bits/char in a few CPU minutes?
+
+Trains each candidate on the same corpus and split for the same wall-clock budget
+(`charlstm.train(..., time_budget=...)`), then reads its validation bits/char
+from the run's history. Run by hand, alone on the machine:
+
+    python benchmarks/defaults.py --budget 180 > docs/defaults_results.md
+
+Prints a Markdown table, one row per candidate.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import charlstm  # noqa: E402
+
+CANDIDATES = {
+    # Seed 000's char-RNN baseline.
+    "seed000 (2x128 one-hot, seq 50, batch 50)": dict(preset_name="seed000"),
+    # The plain Keras recipe of issue 8: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5.
+    "2x256 one-hot, seq 100, batch 32": dict(
+        num_layers=2,
+        units=256,
+        input_encoding="one_hot",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "2x256 embedding, seq 100, batch 32": dict(
+        num_layers=2,
+        units=256,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "2x256 embedding, seq 100, batch 64": dict(
+        num_layers=2,
+        units=256,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=64,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "2x256 embedding, seq 100, batch 32, lr 4e-3": dict(
+        num_layers=2,
+        units=256,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.004,
+    ),
+    "2x256 embedding, seq 100, batch 32, dropout 0.1": dict(
+        num_layers=2,
+        units=256,
+        input_encoding="embedding",
+        dropout=0.1,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "3x256 embedding, seq 100, batch 32": dict(
+        num_layers=3,
+        units=256,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "1x512 embedding, seq 100, batch 32": dict(
+        num_layers=1,
+        units=512,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+    "2x512 embedding, seq 100, batch 32": dict(
+        num_layers=2,
+        units=512,
+        input_encoding="embedding",
+        dropout=0.0,
+        batch_size=32,
+        sequence_length=100,
+        learning_rate=0.002,
+    ),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--budget", type=float, default=180, help="seconds per candidate"
+    )
+    parser.add_argument("--only", help="substring of the candidate names to run")
+    args = parser.parse_args()
+    print("| candidate | val bits/char | train chars/s | epochs | params |")
+    print("|---|---|---|---|---|")
+    for name, overrides in CANDIDATES.items():
+        if args.only and args.only not in name:
+            continue
+        config = charlstm.make_config(**{"epochs": 1000, "random_seed": 0, **overrides})
+        result = charlstm.train(config=config, time_budget=args.budget)
+        last = result.history[-1]
+        rates = [r["chars_per_second"] for r in result.history]
+        print(
+            f"| {name} | {last['val_bits_per_char']:.3f} "
+            f"| {sum(rates) / len(rates):,.0f} "
+            f"| {len(result.history)} | {result.model.count_params():,} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Tests for charlstm.config: presets, overrides, validation, JSON round trip."""
+
+import dataclasses
+import json
+
+import pytest
+
+from charlstm.config import (
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainingConfig,
+    make_config,
+    preset,
+)
+
+
+def test_preset_seed000():
+    config = preset("seed000")
+    model, data = config.model, config.data
+    assert model.cell == "lstm"
+    assert model.units == 128
+    assert model.num_layers == 2
+    assert data.sequence_length == 50
+    assert data.batch_size == 50
+    assert model.learning_rate == 0.002
+    assert model.lr_decay == 0.97
+    assert model.clipnorm == 5.0
+    assert model.dropout == 0.0
+    assert model.input_encoding == "one_hot"
+
+
+def test_preset_seed002():
+    config = preset("seed002")
+    model, data = config.model, config.data
+    assert model.cell == "lstm"
+    assert model.units == 512
+    assert model.num_layers == 3
+    assert model.dropout == 0.5
+    assert data.sequence_length == 100
+    assert data.batch_size == 64
+    assert model.learning_rate == 0.0015
+    assert model.clipnorm == 5.0
+    assert model.lr_decay == 1.0  # constant learning rate
+    assert model.input_encoding == "one_hot"
+
+
+def test_presets_are_independent_copies():
+    a = preset("seed002")
+    a.model.units = 1
+    a.data.sources.append("x")
+    assert preset("seed002").model.units == 512
+    assert preset("seed002").data.sources == []
+
+
+@pytest.mark.parametrize("name", ["seed001", "SEED000", "", "default"])
+def test_unknown_preset_raises(name):
+    with pytest.raises(ValueError, match="preset") as info:
+        preset(name)
+    assert "seed000" in str(info.value)
+    if name:
+        with pytest.raises(ValueError, match="preset"):
+            make_config(name)
+
+
+def test_make_config_routes_overrides_to_their_section():
+    config = make_config(
+        "seed000", units=64, batch_size=8, epochs=3, random_seed=1, pattern="*.py"
+    )
+    assert config.model.units == 64
+    assert config.data.batch_size == 8
+    assert config.data.pattern == "*.py"
+    assert config.training.epochs == 3
+    assert config.training.random_seed == 1
+    # Everything else still comes from the preset.
+    assert config.model.num_layers == 2
+    assert config.data.sequence_length == 50
+    assert config.model.learning_rate == 0.002
+
+
+def test_make_config_without_preset_uses_defaults_or_base():
+    assert make_config() == RunConfig()
+    assert make_config(dropout=0.2).model == ModelConfig(dropout=0.2)
+    base = make_config("seed002", epochs=7)
+    derived = make_config(base=base, units=32)
+    assert derived.model.units == 32
+    assert derived.model.num_layers == 3
+    assert derived.training.epochs == 7
+    assert base.model.units == 512  # base is not modified
+
+
+def test_make_config_ignores_none_overrides():
+    config = make_config("seed002", units=None, batch_size=None, random_seed=None)
+    assert config == preset("seed002")
+
+
+@pytest.mark.parametrize("field", ["unit", "hidden_dim", "version", "lr"])
+def test_make_config_unknown_field_raises(field):
+    with pytest.raises(ValueError, match=field):
+        make_config("seed000", **{field: 1})
+
+
+@pytest.mark.parametrize(
+    "section, field, value",
+    [
+        (ModelConfig, "cell", "transformer"),
+        (ModelConfig, "cell", "LSTM"),
+        (ModelConfig, "input_encoding", "bag"),
+        (ModelConfig, "vocabulary_size", -1),
+        (ModelConfig, "num_layers", 0),
+        (ModelConfig, "units", 0),
+        (ModelConfig, "embedding_dim", 0),
+        (ModelConfig, "dropout", -0.1),
+        (ModelConfig, "dropout", 1.0),
+        (ModelConfig, "dropout", float("nan")),
+        (ModelConfig, "learning_rate", 0.0),
+        (ModelConfig, "learning_rate", float("inf")),
+        (ModelConfig, "learning_rate", float("nan")),
+        (ModelConfig, "clipnorm", 0.0),
+        (ModelConfig, "clipnorm", -5.0),
+        (ModelConfig, "lr_decay", 0.0),
+        (ModelConfig, "lr_decay", 1.01),
+        (ModelConfig, "l2", -1e-4),
+        (DataConfig, "batch_size", 0),
+        (DataConfig, "sequence_length", 0),
+        (DataConfig, "validation_split", 0.0),
+        (DataConfig, "validation_split", 0.5),
+        (DataConfig, "validation_split", float("nan")),
+        (TrainingConfig, "epochs", -1),
+    ],
+)
+def test_invalid_field_value_raises_naming_the_field(section, field, value):
+    with pytest.raises(ValueError, match=f"`{field}`") as info:
+        section(**{field: value})
+    assert f"{field}={value!r}" in str(info.value)
+    # The same check applies to overrides.
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        make_config("seed000", **{field: value})
+
+
+def test_valid_edge_values_are_accepted():
+    ModelConfig(dropout=0.0, lr_decay=1.0, clipnorm=None, l2=0.0, cell="gru")
+    ModelConfig(cell="simple_rnn", input_encoding="one_hot")
+    DataConfig(validation_split=0.49, batch_size=1, sequence_length=1)
+    TrainingConfig(epochs=0)
+
+
+def test_run_config_json_round_trip(tmp_path):
+    config = make_config(
+        "seed002",
+        sources=["corpus/", "extra.txt"],
+        lowercase=True,
+        epochs=4,
+        random_seed=123,
+        vocabulary_size=77,
+    )
+    # make_config ignores None overrides, so clipnorm=None is set directly.
+    config.model = dataclasses.replace(config.model, clipnorm=None)
+    config.version = "9.9.9"
+    path = tmp_path / "config.json"
+    config.save(path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["model"]["units"] == 512
+    assert saved["model"]["clipnorm"] is None
+    assert saved["data"]["sources"] == ["corpus/", "extra.txt"]
+    assert saved["version"] == "9.9.9"
+    loaded = RunConfig.load(path)
+    assert loaded == config
+    assert dataclasses.asdict(loaded) == dataclasses.asdict(config)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_run_config_from_partial_dict_uses_defaults():
+    config = RunConfig.from_dict({"model": {"units": 16}})
+    assert config.model.units == 16
+    assert config.data == DataConfig()
+    assert config.training == TrainingConfig()
+    with pytest.raises(ValueError, match="cell"):
+        RunConfig.from_dict({"model": {"cell": "nope"}})
+
+
+def test_defaults_are_not_shared_between_instances():
+    a, b = RunConfig(), RunConfig()
+    a.data.sources.append("x")
+    assert b.data.sources == []
+    assert a.model is not b.model
