@@ -130,6 +130,27 @@ def _note(message: str) -> None:
     print(f"charlstm: {message}", file=sys.stderr)
 
 
+# Settings a resumed run keeps from its config.json.
+_RUN_FIXED = (
+    "preset",
+    "pattern",
+    "lowercase",
+    "batch_size",
+    "sequence_length",
+    "validation_split",
+    "cell",
+    "num_layers",
+    "units",
+    "dropout",
+    "input_encoding",
+    "embedding_dim",
+    "learning_rate",
+    "clipnorm",
+    "lr_decay",
+    "l2",
+)
+
+
 def _train(args) -> int:
     from charlstm.callbacks import SampleText
     from charlstm.config import make_config
@@ -174,6 +195,14 @@ def _train(args) -> int:
         from charlstm.config import RunConfig
         from charlstm.runs import RunFiles
 
+        fixed = [
+            f"--{name.replace('_', '-')}" for name in _RUN_FIXED if getattr(args, name)
+        ]
+        if fixed:
+            raise UsageError(
+                f"{', '.join(fixed)} cannot change when resuming: the run keeps the "
+                "settings in its config.json"
+            )
         files = RunFiles(args.resume)
         if files.config.exists():
             saved = RunConfig.load(files.config)

@@ -145,7 +145,7 @@ def read_bytes(
     sources: str | os.PathLike | Iterable[str | os.PathLike],
     pattern: str = "*",
     lowercase: bool = False,
-) -> tuple[bytes, TextStats]:
+) -> tuple[bytearray, TextStats]:
     """Reads and cleans files or directories into one ASCII byte string.
 
     Args:
@@ -155,7 +155,7 @@ def read_bytes(
         lowercase: bool. Whether to lowercase the text.
 
     Returns:
-        The cleaned text as bytes, and a `TextStats`.
+        The cleaned text as a bytearray, and a `TextStats`.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
@@ -177,7 +177,7 @@ def read_bytes(
             "the corpus is empty after cleaning: no ASCII text was found in "
             f"{stats.files} file(s)."
         )
-    return bytes(out), stats
+    return out, stats  # a bytearray: no second copy of a large corpus
 
 
 def read_text(

@@ -9,6 +9,9 @@ import numpy as np
 
 from charlstm.storage import atomic_write_text
 
+# Bytes encoded per step of the table lookup.
+ENCODE_CHUNK = 1 << 24
+
 
 def smallest_uint_dtype(size: int) -> np.dtype:
     """The smallest unsigned integer dtype that holds ids `0 .. size - 1`."""
@@ -48,7 +51,7 @@ class Vocabulary:
         # Byte -> id table for the fast path when every character is one byte.
         self._table = None
         if all(ord(c) < 256 for c in chars):
-            self._table = np.full(256, -1, dtype=np.int64)
+            self._table = np.full(256, -1, dtype=np.int16)
             self._table[[ord(c) for c in chars]] = np.arange(len(chars))
 
     @classmethod
@@ -98,14 +101,7 @@ class Vocabulary:
             data = (
                 text if isinstance(text, (bytes, bytearray)) else text.encode("ascii")
             )
-            ids = self._table[np.frombuffer(data, dtype=np.uint8)]
-            known = ids >= 0
-            if not known.all():
-                if strict:
-                    bad = np.unique(np.frombuffer(data, dtype=np.uint8)[~known])
-                    self._raise_unknown([chr(b) for b in bad])
-                ids = ids[known]
-            return ids.astype(self.dtype)
+            return self._encode_bytes(np.frombuffer(data, dtype=np.uint8), strict)
         if isinstance(text, (bytes, bytearray)):
             text = text.decode("latin-1")
         unknown = self.unknown(text)
@@ -113,6 +109,23 @@ class Vocabulary:
             self._raise_unknown(unknown)
         index = self._index
         return np.array([index[c] for c in text if c in index], dtype=self.dtype)
+
+    def _encode_bytes(self, data: np.ndarray, strict: bool) -> np.ndarray:
+        """Encodes one-byte characters through the lookup table, chunk by chunk, so
+        the temporaries stay small however large the corpus."""
+        parts = []
+        for start in range(0, len(data), ENCODE_CHUNK):
+            chunk = data[start : start + ENCODE_CHUNK]
+            ids = self._table[chunk]  # (chunk,) int16, -1 where unknown
+            known = ids >= 0
+            if not known.all():
+                if strict:
+                    self._raise_unknown([chr(b) for b in np.unique(chunk[~known])])
+                ids = ids[known]
+            parts.append(ids.astype(self.dtype))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
 
     def _raise_unknown(self, unknown: list[str]) -> None:
         listed = ", ".join(repr(c) for c in unknown[:20])

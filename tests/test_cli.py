@@ -210,3 +210,9 @@ def test_generate_on_a_directory_without_a_model(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["generate", str(tmp_path / "empty")]) == 2
     assert "holds no trained model" in error_line(capsys)
+
+
+def test_resume_refuses_settings_it_cannot_change(trained_run, capsys):
+    assert main(["train", "--resume", str(trained_run), "--units", "64", "--cell", "gru"]) == 2
+    line = error_line(capsys)
+    assert "--cell" in line and "--units" in line and "resuming" in line

@@ -188,3 +188,18 @@ def test_invalid_characters_raise():
         Vocabulary("")
     with pytest.raises(ValueError, match="characters"):
         Vocabulary(["ab", "c"])
+
+
+def test_chunked_encoding_equals_one_pass(monkeypatch):
+    import charlstm.vocabulary as vocabulary_module
+
+    vocab = Vocabulary("abcdef\n")
+    text = "abc\ndef\nfed\ncab\n" * 7
+    whole = vocab.encode(text)
+    monkeypatch.setattr(vocabulary_module, "ENCODE_CHUNK", 5)
+    np.testing.assert_array_equal(vocab.encode(text), whole)
+    # An unknown character in a later chunk is still found, and dropped when asked.
+    with pytest.raises(ValueError, match="'Z'"):
+        vocab.encode(text + "Z")
+    np.testing.assert_array_equal(vocab.encode("Z" + text + "ZZ", strict=False), whole)
+    assert vocab.encode("").dtype == np.uint8

@@ -1,0 +1,99 @@
+"""Peak memory of preparing a corpus and training on it: charlstm versus keras-io.
+
+The keras-io recipe (and seed 002 section 2.1) builds every 40-character window
+of the corpus as a one-hot array before training. charlstm keeps the corpus as one
+byte per character and slices each batch when asked for. Each side runs in its own
+subprocess: read the corpus, build its training data, train a few batches. The
+script reports each child's own peak resident set size (ru_maxrss). A baseline child
+only imports TensorFlow and Keras, in the same run.
+
+    python benchmarks/memory.py [--max-chars N] > docs/memory_results.md
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+PRELUDE = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+import charlstm
+from charlstm.text import load_corpus
+MAX = int(sys.argv[1])
+"""
+
+CHILDREN = {
+    "import TensorFlow + Keras only": PRELUDE,
+    "charlstm: ids + StatefulBatches, 20 training batches": PRELUDE
+    + """
+corpus = load_corpus()
+ids = corpus.ids[:MAX] if MAX else corpus.ids
+config = charlstm.make_config(vocabulary_size=corpus.vocabulary.size)
+B, T = config.data.batch_size, config.data.sequence_length
+batches = charlstm.StatefulBatches(ids, B, T)
+model = charlstm.build_model(config.model, B, T)
+charlstm.model.compile_model(model, config.model, len(batches.train))
+for k in range(20):
+    model.train_on_batch(*batches.train[k])
+""",
+    "keras-io: one-hot windows (40, step 3), 20 training batches": PRELUDE
+    + """
+corpus = load_corpus()
+ids = corpus.ids[:MAX] if MAX else corpus.ids
+V, T, STEP = corpus.vocabulary.size, 40, 3
+starts = np.arange(0, len(ids) - T, STEP)
+x = np.zeros((len(starts), T, V), dtype=bool)  # as in the keras-io example
+y = np.zeros((len(starts), V), dtype=bool)
+for i, s in enumerate(starts):
+    x[i, np.arange(T), ids[s : s + T]] = 1
+    y[i, ids[s + T]] = 1
+model = keras.Sequential([keras.Input((T, V)), keras.layers.LSTM(128),
+                          keras.layers.Dense(V, activation="softmax")])
+model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="categorical_crossentropy")
+model.fit(x, y, batch_size=128, epochs=1, steps_per_epoch=20, verbose=0)
+""",
+}
+
+
+REPORT = """
+import resource
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss_mb(code: str, max_chars: int) -> float:
+    """Runs `code` in a fresh interpreter; returns the peak RSS it reports, in MB."""
+    out = subprocess.run(
+        [sys.executable, "-c", code + REPORT, str(max_chars)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--max-chars", type=int, default=0, help="truncate the corpus (0: all)"
+    )
+    args = parser.parse_args()
+    from charlstm.text import load_corpus
+
+    size = len(load_corpus().ids) if not args.max_chars else args.max_chars
+    print(f"Corpus: the embedded default corpus, {size:,} characters.\n")
+    print("| process | peak RSS (MB) | ratio to the import-only baseline |")
+    print("|---|---|---|")
+    baseline = None
+    for name, code in CHILDREN.items():
+        rss = peak_rss_mb(code, args.max_chars)
+        baseline = baseline or rss
+        print(f"| {name} | {rss:,.0f} | {rss / baseline:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
