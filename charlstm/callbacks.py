@@ -161,6 +161,10 @@ class RunCheckpoint(RecordHistory):
             self.best = float(val_loss)
             with atomic_path(self.run_dir / "model.keras") as tmp:
                 self.model.save(tmp)
+            # The same weights for the numpy engine, as engine.npz (engine.py).
+            from charlstm.engine import export_checkpoint
+
+            export_checkpoint(self.run_dir, self.model.get_weights())
         super().on_epoch_end(epoch, logs)
         write_history(self.run_dir / "history.csv", self.history)
 

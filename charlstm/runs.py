@@ -14,6 +14,7 @@ class RunFiles:
     - `model.keras`: the best model by validation loss (what `load` uses).
     - `last.keras`: the last complete epoch, with optimizer state (what resume uses).
     - `history.csv`: one row per complete epoch.
+    - `engine.npz`: `model.keras`'s weights for the numpy engine (`engine.py`).
     """
 
     def __init__(self, root: str | os.PathLike):
@@ -23,11 +24,21 @@ class RunFiles:
         self.model = self.root / "model.keras"
         self.last = self.root / "last.keras"
         self.history = self.root / "history.csv"
+        self.engine = self.root / "engine.npz"
+        self.engine_last = self.root / "engine_last.npz"
 
     @property
     def written(self) -> list[Path]:
         """The files that a run writes."""
-        return [self.config, self.vocabulary, self.model, self.last, self.history]
+        return [
+            self.config,
+            self.vocabulary,
+            self.model,
+            self.last,
+            self.history,
+            self.engine,
+            self.engine_last,
+        ]
 
     def holds_run(self) -> bool:
         return any(p.exists() for p in self.written)
