@@ -108,6 +108,7 @@ def test_numpy_path_never_imports_tensorflow(trained_run):
             generator = charlstm.load({str(trained_run)!r}, engine=engine)
             generator.generate(["head ", "a"], 20, temperature=0.5, random_seed=0)
             "".join(generator.stream("bad ", 20, stop="\\n"))
+        generator.complete("hea", num_candidates=2)
         loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
         print(type(generator).__name__, loaded)
         """
