@@ -43,6 +43,7 @@ def test_preset_seed002():
     assert model.clipnorm == 5.0
     assert model.lr_decay == 1.0  # constant learning rate
     assert model.input_encoding == "one_hot"
+    assert data.lowercase is True  # seed 002 lowercased both of its corpora
 
 
 def test_presets_are_independent_copies():
