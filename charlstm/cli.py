@@ -124,6 +124,9 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pattern", default="*", help="file-name glob inside directories")
     e.add_argument("--checkpoint", choices=["best", "last"], default="best")
     _add_corpus_parser(commands)
+    from charlstm.complete_command import add_complete_parser
+
+    add_complete_parser(commands)
     return parser
 
 
@@ -451,6 +454,13 @@ def _corpus(args) -> int:
     return 0
 
 
+def _complete(args) -> int:
+    # No TensorFlow: the numpy engine runs the model (complete_command.py).
+    from charlstm.complete_command import run_complete
+
+    return run_complete(args, _note)
+
+
 def _import_tensorflow_quietly() -> None:
     """Imports TensorFlow with native stderr muted, unless the user set its log level.
 
@@ -486,6 +496,7 @@ def main(argv=None) -> int:
             "generate": _generate,
             "evaluate": _evaluate,
             "corpus": _corpus,
+            "complete": _complete,
         }[args.command]
         return run(args)
     except (UsageError, ValueError, OSError) as error:

@@ -92,3 +92,22 @@ def load(run_dir: str | os.PathLike, checkpoint: str = "best", engine: str = "au
         weights = EngineWeights(config.model, keras_generator.weights)
         save_beside(path, weights)  # kept in memory only if the dir is read-only
     return NumpyTextGenerator(weights, vocabulary)
+
+
+def needs_keras(
+    run_dir: str | os.PathLike, checkpoint: str = "best", engine: str = "auto"
+) -> bool:
+    """Whether `load` with these arguments will import Keras (and TensorFlow):
+    for the Keras engine, a fallback, or a missing or stale `engine.npz`."""
+    if engine == "keras":
+        return True
+    try:
+        files = RunFiles(run_dir)
+        path = check_trained(files, checkpoint)
+        config = RunConfig.load(files.config)
+    except (OSError, ValueError):
+        return False  # `load` reports the problem
+    if unsupported_reason(config):
+        return engine == "auto"
+    weights = EngineWeights.read(engine_path(path), file_digest(path))
+    return weights is None or weights.config != config.model

@@ -118,3 +118,13 @@ def test_numpy_path_never_imports_tensorflow(trained_run):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["NumpyTextGenerator", "[]"]
+
+
+def test_needs_keras_says_when_loading_imports_tensorflow(run_copy):
+    from charlstm.loading import needs_keras
+
+    assert not needs_keras(run_copy)
+    assert needs_keras(run_copy, engine="keras")
+    (run_copy / "engine.npz").unlink()
+    assert needs_keras(run_copy)
+    assert not needs_keras(run_copy / "missing")  # load reports that itself
