@@ -80,6 +80,25 @@ class StreamBatches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return self.count
 
+    def as_arrays(self):
+        """All batches as two arrays `(count * batch_size, sequence_length)`.
+
+        Rows `k * B .. (k + 1) * B` are batch k, so `fit(x, y, batch_size=B,
+        shuffle=False)` sees exactly the batches of this dataset, in order. Keras
+        slices arrays without a Python generator, which trains about 30% faster
+        than a `PyDataset` on CPU (docs/benchmarks.md). Ids keep their compact
+        dtype: the copy is two bytes per character for a `uint8` corpus.
+        """
+        start = self.first * self.sequence_length
+        stop = start + self.count * self.sequence_length
+        shape = (self.batch_size, self.count, self.sequence_length)
+
+        def batch_major(streams):
+            windows = streams[:, start:stop].reshape(shape)  # (B, count, T)
+            return windows.transpose(1, 0, 2).reshape(-1, self.sequence_length)
+
+        return batch_major(self.inputs), batch_major(self.targets)  # (count * B, T)
+
     def __getitem__(self, index):
         if index < 0:
             index += self.count

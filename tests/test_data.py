@@ -440,3 +440,15 @@ def test_window_dataset_is_lazy():
             assert value.ndim == 1, name
             assert value.size <= max(len(ids), data.num_windows), name
     assert isinstance(data, keras.utils.PyDataset)
+
+
+def test_as_arrays_rows_are_the_batches_in_order():
+    ids = np.arange(2000) % 251
+    batches = StatefulBatches(ids.astype(np.uint8), 4, 7, validation_split=0.2)
+    for part in (batches.train, batches.validation):
+        x, y = part.as_arrays()
+        assert x.shape == (len(part) * 4, 7) and x.dtype == np.uint8
+        for k in range(len(part)):
+            bx, by = part[k]
+            np.testing.assert_array_equal(x[k * 4 : (k + 1) * 4], bx)
+            np.testing.assert_array_equal(y[k * 4 : (k + 1) * 4], by)

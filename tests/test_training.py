@@ -177,3 +177,26 @@ def test_trains_from_files_and_records_their_paths(tmp_path, text):
         run_dir=tmp_path / "run", config=tiny_config(epochs=2), resume=True
     )
     assert len(resumed.history) == 2
+
+
+def test_fit_gets_the_interleaved_batches_in_order_unshuffled(monkeypatch, text):
+    seen = {}
+    original = keras.Model.fit
+
+    def spy(self, x=None, y=None, **kwargs):
+        seen.update(x=x, y=y, **kwargs)
+        return original(self, x, y, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    config = tiny_config()
+    result = charlstm.train(text=text, config=config)
+    assert seen["shuffle"] is False
+    batches = charlstm.StatefulBatches(
+        result.vocabulary.encode(text), 4, 5, config.data.validation_split
+    )
+    size = seen["batch_size"]
+    assert size == 4 and len(seen["x"]) == len(batches.train) * size
+    for k in range(len(batches.train)):
+        x, y = batches.train[k]
+        np.testing.assert_array_equal(seen["x"][k * size : (k + 1) * size], x)
+        np.testing.assert_array_equal(seen["y"][k * size : (k + 1) * size], y)
