@@ -123,6 +123,21 @@ class TextGenerator:
         texts = [prefix + self.vocabulary.decode(row) for row in out]
         return texts if num_samples > 1 else texts[0]
 
+    def stream(self, seed: str, length: int, **kwargs):
+        """`NumpyTextGenerator.stream` run on this Keras model."""
+        return self._on_engine().stream(seed, length, **kwargs)
+
+    def complete(self, prefix: str, **kwargs):
+        """`NumpyTextGenerator.complete` run on this Keras model."""
+        return self._on_engine().complete(prefix, **kwargs)
+
+    def _on_engine(self):
+        if getattr(self, "_engine_generator", None) is None:
+            from charlstm.numpy_generation import NumpyTextGenerator
+
+            self._engine_generator = NumpyTextGenerator.on_keras(self)
+        return self._engine_generator
+
 
 def _compile_last_step(model: keras.Model):
     """Compiled: ids (batch, time) -> probabilities of the last step (batch, vocab)."""

@@ -72,20 +72,34 @@ class NumpyTextGenerator:
     ...     print(char, end="")
     """
 
-    engine_name = "numpy"
-
     def __init__(self, weights: EngineWeights, vocabulary: Vocabulary):
-        if vocabulary.size != weights.config.vocabulary_size:
+        self._setup(weights.config, weights.arrays, vocabulary, NumpyEngine(weights))
+
+    def _setup(self, config, arrays, vocabulary, engine) -> None:
+        if vocabulary.size != config.vocabulary_size:
             raise ValueError(
                 "`vocabulary` must have one id per model output. Received: "
                 f"{vocabulary.size} characters for vocabulary_size="
-                f"{weights.config.vocabulary_size}"
+                f"{config.vocabulary_size}"
             )
-        self.config = weights.config
+        self.config = config
         self.vocabulary = vocabulary
-        self.weights = weights.arrays  # Keras's get_weights() order
-        self.engine = NumpyEngine(weights)
+        self.weights = arrays  # Keras's get_weights() order
+        self.engine = engine
+        self.engine_name = getattr(engine, "name", "numpy")
         self._completer = None
+
+    @classmethod
+    def on_keras(cls, keras_generator) -> NumpyTextGenerator:
+        """This API on a Keras `TextGenerator`'s model, through `KerasEngine`: for
+        models the numpy engine does not run. Imports Keras."""
+        from charlstm.keras_engine import KerasEngine
+
+        generator = cls.__new__(cls)
+        config, weights = keras_generator.config, keras_generator.weights
+        engine = KerasEngine(config, weights)
+        generator._setup(config, weights, keras_generator.vocabulary, engine)
+        return generator
 
     @classmethod
     def from_model(cls, model, vocabulary: Vocabulary, config) -> NumpyTextGenerator:

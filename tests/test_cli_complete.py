@@ -128,3 +128,18 @@ def test_unknown_characters_are_dropped_with_a_note(trained_run, capsys):
     captured = capsys.readouterr()
     assert "dropped 1 character" in captured.err and "'X'" in captured.err
     assert captured.out.startswith("hXea")
+
+
+def test_a_run_from_another_release_completes_on_keras_with_a_note(
+    trained_run, tmp_path, generator, capsys
+):
+    import shutil
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    config["version"] = "9.0.0"
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["complete", str(run), "--prefix", "hea", "--max-length", "10"]) == 0
+    captured = capsys.readouterr()
+    assert "using Keras" in captured.err and "9.0.0" in captured.err
+    assert captured.out == "hea" + generator.complete("hea", max_length=10).text + "\n"

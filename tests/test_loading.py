@@ -95,6 +95,11 @@ def test_other_charlstm_release_falls_back_to_keras(run_copy):
     with pytest.warns(EngineFallbackWarning, match="charlstm 9.0.0"):
         generator = charlstm.load(run_copy)
     assert isinstance(generator, TextGenerator)
+    completion = generator.complete("hea", max_length=10)  # on Keras
+    assert (
+        completion.text
+        == charlstm.load(run_copy, engine="keras").complete("hea", max_length=10).text
+    )
     with pytest.raises(ValueError, match="numpy engine cannot run"):
         charlstm.load(run_copy, engine="numpy")
 
