@@ -23,6 +23,8 @@ _EXPORTS = {
     "make_config": "charlstm.config",
     "preset": "charlstm.config",
     "Vocabulary": "charlstm.vocabulary",
+    "TokenVocabulary": "charlstm.tokens",
+    "tokenize": "charlstm.tokens",
     "clean_text": "charlstm.text",
     "read_text": "charlstm.text",
     "load_corpus": "charlstm.text",

@@ -39,6 +39,8 @@ class Vocabulary:
     'hole'
     """
 
+    kind = "char"  # `TokenVocabulary` (charlstm.tokens) is "word"
+
     def __init__(self, characters):
         chars = sorted(set(characters))
         if not chars:
@@ -66,6 +68,11 @@ class Vocabulary:
     def characters(self) -> str:
         """The characters in id order, as one string."""
         return "".join(self._chars)
+
+    @property
+    def tokens(self) -> list[str]:
+        """The characters in id order, as a list (`TokenVocabulary`'s interface)."""
+        return self._chars
 
     @property
     def size(self) -> int:
@@ -140,11 +147,31 @@ class Vocabulary:
         chars = self._chars
         return "".join(chars[int(i)] for i in np.asarray(ids).ravel())
 
+    def character_count(self, ids) -> int:
+        """How many characters `ids` decode to."""
+        return len(ids)
+
+    def partial_suffix(self, text: str) -> int:
+        """Characters at the end of `text` the next id may extend: none here (see
+        `TokenVocabulary.partial_suffix`)."""
+        return 0
+
     def get_config(self) -> dict:
         return {"characters": self.characters}
 
     @classmethod
-    def from_config(cls, config: dict) -> Vocabulary:
+    def from_config(cls, config: dict):
+        """The vocabulary of a config; `{"kind": "word", ...}` (written by a word
+        mode run) gives a `charlstm.tokens.TokenVocabulary`."""
+        kind = config.get("kind", "char")
+        if kind == "word":
+            from charlstm.tokens import TokenVocabulary
+
+            return TokenVocabulary.from_config(config)
+        if kind != "char":
+            raise ValueError(
+                f"vocabulary `kind` must be 'char' or 'word'. Received: kind={kind!r}"
+            )
         return cls(config["characters"])
 
     def save(self, path: str | os.PathLike) -> None:
