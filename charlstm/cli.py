@@ -67,6 +67,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--pattern", help="file-name glob inside directories, e.g. '*.py'")
     t.add_argument(
+        "--tokens",
+        choices=["char", "word"],
+        help="char (default), or word: identifiers, numbers, operators, spaces",
+    )
+    t.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        metavar="N",
+        help="word mode: vocabulary size cap (default 4000)",
+    )
+    t.add_argument(
         "--lowercase", action="store_true", default=None, help="lowercase the text"
     )
     t.add_argument("--epochs", type=int, help="total epochs (default 10)")
@@ -103,7 +114,12 @@ def _build_parser() -> argparse.ArgumentParser:
     g = commands.add_parser("generate", help="generate text from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
     g.add_argument("--seed", default="\n", help="warm-up text (default: a newline)")
-    g.add_argument("--length", type=int, default=500, help="characters to generate")
+    g.add_argument(
+        "--length",
+        type=int,
+        default=500,
+        help="characters to generate (tokens for a word-mode run)",
+    )
     g.add_argument("--temperature", type=float, default=0.75, help="0 is greedy")
     g.add_argument("--top-k", type=int)
     g.add_argument("--top-p", type=float)
@@ -142,6 +158,8 @@ _RUN_FIXED = (
     "batch_size",
     "sequence_length",
     "validation_split",
+    "tokens",
+    "max_tokens",
     "cell",
     "num_layers",
     "units",
@@ -184,6 +202,8 @@ def _train(args) -> int:
         batch_size=args.batch_size,
         sequence_length=args.sequence_length,
         validation_split=args.validation_split,
+        tokens=args.tokens,
+        max_tokens=args.max_tokens,
         cell=args.cell,
         num_layers=args.num_layers,
         units=args.units,
@@ -255,6 +275,7 @@ def _train(args) -> int:
         _note(f"stopped on the time budget of {args.time_budget:g} s")
     if result.history:
         last = result.history[-1]
+        unit = "token" if result.config.data.tokens == "word" else "char"
         best = min(
             r["val_bits_per_char"]
             for r in result.history
@@ -263,7 +284,7 @@ def _train(args) -> int:
         print(
             f"epoch {last['epoch']}: loss {last['loss']:.4f}, "
             f"val_loss {last['val_loss']:.4f}, "
-            f"best val {best:.4f} bits/char; run in {result.run_dir}"
+            f"best val {best:.4f} bits/{unit}; run in {result.run_dir}"
         )
     else:
         _note(
@@ -302,10 +323,9 @@ def _evaluate(args) -> int:
     lowercase = RunConfig.load(RunFiles(args.run_dir).config).data.lowercase
     data, _ = read_bytes(args.corpus, args.pattern, lowercase)
     ids = generator.vocabulary.encode(data, strict=False)
-    if len(ids) < len(data):
-        _note(
-            f"{len(data) - len(ids):,} characters outside the vocabulary were dropped"
-        )
+    dropped = len(data) - generator.vocabulary.character_count(ids)
+    if dropped:
+        _note(f"{dropped:,} characters outside the vocabulary were dropped")
     scores = evaluate(generator, ids=ids)
     keys = ("loss", "bits_per_char", "perplexity", "characters")
     print(json.dumps({k: scores[k] for k in keys}))

@@ -15,6 +15,7 @@ from charlstm.storage import atomic_write_text
 
 CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
+TOKEN_KINDS = ("char", "word")
 
 
 def _is_int(value) -> bool:
@@ -31,7 +32,7 @@ def _check(condition: bool, message: str, **received) -> None:
 class ModelConfig:
     """The recurrent model and its optimizer."""
 
-    vocabulary_size: int = 0  # number of distinct characters; set from the corpus
+    vocabulary_size: int = 0  # distinct characters (or tokens); set from the corpus
     cell: str = "lstm"  # "lstm", "gru" or "simple_rnn"
     num_layers: int = 2  # stacked recurrent layers
     units: int = 512  # units per recurrent layer
@@ -103,8 +104,20 @@ class DataConfig:
     batch_size: int = 32  # parallel streams per batch
     sequence_length: int = 100  # time steps per batch (truncated BPTT length)
     validation_split: float = 0.05  # tail share of every stream kept for validation
+    tokens: str = "char"  # "char", or "word": identifiers, numbers, operators, ...
+    max_tokens: int = 4000  # word mode: vocabulary size cap (all characters kept)
 
     def __post_init__(self):
+        _check(
+            self.tokens in TOKEN_KINDS,
+            f"`tokens` must be one of {TOKEN_KINDS}.",
+            tokens=self.tokens,
+        )
+        _check(
+            _is_int(self.max_tokens) and self.max_tokens >= 1,
+            "`max_tokens` must be an integer >= 1.",
+            max_tokens=self.max_tokens,
+        )
         _check(
             _is_int(self.batch_size) and self.batch_size >= 1,
             "`batch_size` must be an integer >= 1.",

@@ -45,7 +45,7 @@ def evaluate(
         if text is None:
             raise ValueError("`text` or `ids` must be given.")
         ids = generator.vocabulary.encode(text, strict=False)
-        unknown_dropped = len(text) - len(ids)
+        unknown_dropped = len(text) - generator.vocabulary.character_count(ids)
     ids = np.asarray(ids)
     if len(ids) < 2:
         raise ValueError(

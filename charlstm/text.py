@@ -227,8 +227,8 @@ def default_corpus_paths(max_characters: int = 2_000_000) -> list[Path]:
 class Corpus:
     """An encoded corpus: integer ids, their vocabulary, and what reading found."""
 
-    ids: np.ndarray  # (characters,) smallest unsigned dtype
-    vocabulary: Vocabulary
+    ids: np.ndarray  # (characters or tokens,) smallest unsigned dtype
+    vocabulary: Vocabulary  # or a `TokenVocabulary` in word mode
     stats: TextStats
     unknown_dropped: int = 0  # characters dropped as outside a given vocabulary
 
@@ -239,6 +239,8 @@ def load_corpus(
     pattern: str = "*",
     lowercase: bool = False,
     vocabulary: Vocabulary | None = None,
+    tokens: str = "char",
+    max_tokens: int = 4000,
 ) -> Corpus:
     """Reads, cleans and encodes a corpus.
 
@@ -248,8 +250,14 @@ def load_corpus(
         text: str or None. Use this text instead of reading files.
         pattern: str. File-name glob inside directories, e.g. "*.py".
         lowercase: bool. Whether to lowercase the text.
-        vocabulary: Vocabulary or None. Encode with this vocabulary (characters
-            outside it are dropped and counted) instead of the corpus's own.
+        vocabulary: Vocabulary, TokenVocabulary or None. Encode with this
+            vocabulary (characters outside it are dropped and counted) instead of
+            the corpus's own.
+        tokens: "char" (one id per character) or "word" (`charlstm.tokens`:
+            identifiers, numbers, operators, runs of spaces). Only used when no
+            `vocabulary` is given.
+        max_tokens: int. Word mode: at most this many tokens in the vocabulary,
+            every character of the corpus among them.
 
     Example:
     >>> corpus = load_corpus(text="def f(x):\\n    return x\\n")
@@ -266,10 +274,19 @@ def load_corpus(
             default_corpus_paths() if sources is None else sources, pattern, lowercase
         )
     unknown_dropped = 0
-    if vocabulary is None:
+    if vocabulary is None and tokens == "word":
+        from charlstm.tokens import TokenVocabulary
+
+        vocabulary = TokenVocabulary.from_text(data, max_tokens)
+        ids = vocabulary.encode(data)
+    elif vocabulary is None:
+        if tokens != "char":
+            raise ValueError(
+                f"`tokens` must be 'char' or 'word'. Received: tokens={tokens!r}"
+            )
         vocabulary = Vocabulary.from_text(data)
         ids = vocabulary.encode(data)
     else:
         ids = vocabulary.encode(data, strict=False)
-        unknown_dropped = len(data) - len(ids)
+        unknown_dropped = len(data) - vocabulary.character_count(ids)
     return Corpus(ids, vocabulary, stats, unknown_dropped)

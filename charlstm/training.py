@@ -75,6 +75,8 @@ def train(
         text: str or None. Train on this text instead of files.
         config: RunConfig or None. Model, data and training settings (defaults if
             None). When resuming, only its `training` section is used.
+            `config.data.tokens="word"` trains on word-level tokens
+            (`charlstm.tokens`) instead of characters.
         resume: bool. Continue the run in `run_dir` from its last complete epoch,
             with optimizer state and learning-rate schedule.
         force: bool. Start a new run in `run_dir` even if it holds one.
@@ -107,7 +109,14 @@ def train(
         history = []
         if files is not None:
             check_new_run(files, force)
-        loaded = load_corpus(corpus, text, config.data.pattern, config.data.lowercase)
+        loaded = load_corpus(
+            corpus,
+            text,
+            config.data.pattern,
+            config.data.lowercase,
+            tokens=config.data.tokens,
+            max_tokens=config.data.max_tokens,
+        )
         sources = [] if corpus is None else _as_list(corpus)
         config = dataclasses.replace(
             config,
