@@ -49,7 +49,12 @@ def add_complete_parser(commands) -> None:
         "--context-file", metavar="FILE", help="read the text before the prefix here"
     )
     c.add_argument("--candidates", type=int, default=1, help="endings, best first")
-    c.add_argument("--max-length", type=int, default=80, help="characters at most")
+    c.add_argument(
+        "--max-length",
+        type=int,
+        default=80,
+        help="characters at most (tokens for a word-mode run)",
+    )
     c.add_argument(
         "--temperature", type=float, default=0.0, help="0 is beam search (default)"
     )

@@ -27,7 +27,7 @@ class UnknownCharactersWarning(UserWarning):
 class CharConfidence:
     """How sure the model was of one completed character."""
 
-    char: str  # the character
+    char: str  # the character (in word mode, the token)
     probability: float  # the model's probability of it (temperature 1)
     entropy: float  # entropy of the model's distribution at that step, in bits
 
@@ -80,14 +80,27 @@ def _entropy_bits(probs: np.ndarray) -> np.ndarray:
     return -terms.sum(axis=-1) / LN2
 
 
-def beam_search(engine, probs, width, max_length, end_id, num_candidates):
+def _restrict(scores, live, constraint) -> None:
+    """Sets to -inf the scores (live, vocab) of ids `constraint` rules out."""
+    if constraint is not None:
+        for row, hypothesis in enumerate(live):
+            allowed = constraint(hypothesis.ids)  # (vocab,) bool, or None: any
+            if allowed is not None:
+                scores[row, ~allowed] = -np.inf
+
+
+def beam_search(
+    engine, probs, width, max_length, end_id, num_candidates, constraint=None
+):
     """The `num_candidates` most likely endings, by beam search.
 
     The engine holds one warmed stream whose next-id distribution is `probs`
     (1, vocab). A hypothesis ends when it emits `end_id` (its probability
     counts); the search stops once no live hypothesis can beat the
     `num_candidates`-th ending found, or at `max_length` characters, where the
-    live hypotheses become unfinished candidates.
+    live hypotheses become unfinished candidates. `constraint(ids)` (optional)
+    gives the ids allowed after a hypothesis's ids as a (vocab,) bool mask, or
+    None for all of them.
 
     Returns:
         list of (_Hypothesis, finished) pairs, most likely first.
@@ -101,6 +114,7 @@ def beam_search(engine, probs, width, max_length, end_id, num_candidates):
             scores = np.array([h.log_probability for h in live])[:, None] + np.log(
                 probs
             )  # (live, vocab)
+        _restrict(scores, live, constraint)
         flat = scores.ravel()
         k = min(flat.size, 2 * width + 1)
         top = np.argpartition(-flat, k - 1)[:k]
@@ -140,16 +154,31 @@ def beam_search(engine, probs, width, max_length, end_id, num_candidates):
 
 
 def sample_endings(
-    engine, probs, count, max_length, end_id, temperature, top_k, top_p, rng
+    engine,
+    probs,
+    count,
+    max_length,
+    end_id,
+    temperature,
+    top_k,
+    top_p,
+    rng,
+    constraint=None,
 ):
-    """`count` sampled endings of the line (duplicates merged), most likely first."""
+    """`count` sampled endings of the line (duplicates merged), most likely first;
+    `constraint` as in `beam_search`."""
     engine.select(np.zeros(count, dtype=np.intp))
     probs = np.repeat(np.asarray(probs), count, axis=0)  # (count, vocab)
     hypotheses = [_Hypothesis([], 0.0, [], []) for _ in range(count)]
     done = np.zeros(count, dtype=bool)
     for t in range(max_length):
         model_probs = np.asarray(probs, dtype=np.float64)  # (count, vocab)
-        ids = sample(model_probs, temperature, top_k, top_p, rng)
+        weights = model_probs
+        if constraint is not None:
+            weights = model_probs.copy()  # (count, vocab)
+            _restrict(weights, hypotheses, constraint)
+            weights = np.maximum(weights, 0.0)
+        ids = sample(weights, temperature, top_k, top_p, rng)
         entropies = _entropy_bits(model_probs)
         for row in np.flatnonzero(~done):
             hypotheses[row] = hypotheses[row].extend(
@@ -265,7 +294,8 @@ class Completer:
         Args:
             prefix: str. The text typed so far; the current line is what follows
                 its last newline (or all of it).
-            max_length: int. At most this many characters are added.
+            max_length: int. At most this many characters are added (tokens in
+                word mode, after the re-read last token; see below).
             temperature: float. 0 is beam search (greedy with one candidate);
                 above 0 samples `num_candidates` endings.
             num_candidates: int. Endings returned, most likely first.
@@ -280,6 +310,11 @@ class Completer:
 
         Returns:
             A `Completion`, or a list of them when `num_candidates > 1`.
+
+        In word mode (a `TokenVocabulary`), the last token of `prefix` is not
+        fed: the completion's first tokens must spell it out again ("token
+        healing"), so `"return sel"` can go on as the token `"self"`. The
+        log-probability then includes that token's probability.
         """
         check_sampling(temperature, top_k, top_p)
         for name, value in (
@@ -309,7 +344,14 @@ class Completer:
                 UnknownCharactersWarning,
                 stacklevel=2,
             )
-        ids = self.vocabulary.encode(text, strict=strict)
+        if unknown:
+            if strict:
+                self.vocabulary.encode(text)  # raises the ValueError listing them
+            text = text.translate(dict.fromkeys(map(ord, unknown)))
+        tail = text[len(text) - self.vocabulary.partial_suffix(text) :]
+        ids = self.vocabulary.encode(text[: len(text) - len(tail)], strict=strict)
+        constraint = self._spelling(tail) if tail else None
+        max_length += len(tail)  # tokens that re-read the tail come first
         if len(ids) == 0:
             raise ValueError(
                 "`prefix` (with `context`) must contain at least one character of "
@@ -318,7 +360,13 @@ class Completer:
         probs = self.warm(ids)
         if temperature == 0:
             found = beam_search(
-                self.engine, probs, width, max_length, self.end_id, num_candidates
+                self.engine,
+                probs,
+                width,
+                max_length,
+                self.end_id,
+                num_candidates,
+                constraint,
             )
         else:
             rng = np.random.default_rng(random_seed)
@@ -332,21 +380,43 @@ class Completer:
                 top_k,
                 top_p,
                 rng,
+                constraint,
             )
-        completions = [self._completion(h, finished) for h, finished in found]
+        completions = [self._completion(h, finished, tail) for h, finished in found]
         return completions if num_candidates > 1 else completions[0]
 
-    def _completion(self, hypothesis: _Hypothesis, finished: bool) -> Completion:
+    def _spelling(self, tail: str):
+        """The constraint of a completion that must begin by spelling out `tail`:
+        allowed ids (a mask) until the ids so far cover it, then None."""
+        vocabulary, masks = self.vocabulary, {}
+
+        def constraint(ids):
+            rest = tail[vocabulary.character_count(ids) :]
+            if not rest:
+                return None
+            if rest not in masks:
+                masks[rest] = vocabulary.allowed(rest)
+            return masks[rest]
+
+        return constraint
+
+    def _completion(
+        self, hypothesis: _Hypothesis, finished: bool, tail: str = ""
+    ) -> Completion:
         ids = hypothesis.ids[:-1] if finished else hypothesis.ids
-        chars = self.vocabulary.characters
+        tokens = self.vocabulary.tokens
+        characters, skip = [], len(tail)  # the tail is the prefix's, not new text
+        for i, p, e in zip(
+            ids, hypothesis.probabilities, hypothesis.entropies, strict=False
+        ):
+            if skip >= len(tokens[i]):
+                skip -= len(tokens[i])
+                continue
+            characters.append(CharConfidence(tokens[i][skip:], p, e))
+            skip = 0
         return Completion(
-            text=self.vocabulary.decode(ids),
+            text=self.vocabulary.decode(ids)[len(tail) :],
             log_probability=hypothesis.log_probability,
             finished=finished,
-            characters=[
-                CharConfidence(chars[i], p, e)
-                for i, p, e in zip(
-                    ids, hypothesis.probabilities, hypothesis.entropies, strict=False
-                )
-            ],
+            characters=characters,
         )

@@ -74,11 +74,12 @@ class TextGenerator:
         random_seed: int | None = None,
         strict: bool = True,
     ):
-        """Generates `length` characters after a warm-up `seed`.
+        """Generates `length` characters (tokens in word mode) after a warm-up `seed`.
 
         Args:
             seed: str. Warm-up text (at least one character in the vocabulary).
-            length: int. Number of characters to generate.
+            length: int. Number of characters to generate; in word mode (a
+                `TokenVocabulary`), number of tokens.
             temperature: float. 0 is greedy; 0.75 is seed 002's choice.
             top_k: int or None. Sample among the k most likely characters.
             top_p: float or None. Nucleus sampling with this probability mass.

@@ -49,6 +49,12 @@ class StopMatcher:
                 return stop
         return None
 
+    def find(self, text: str, new: int) -> int | None:
+        """Where the earliest stop string that ends after `text[:new]` (in the text
+        just added) starts in `text`, or None."""
+        found = [text.find(stop, max(0, new - len(stop) + 1)) for stop in self.stops]
+        return min((i for i in found if i >= 0), default=None)
+
     def held_back(self, text: str) -> int:
         """How many trailing characters of `text` could start a stop string."""
         for n in range(min(self.longest - 1, len(text)), 0, -1):
@@ -169,11 +175,12 @@ class NumpyTextGenerator:
         strict: bool = True,
         stop: str | Sequence[str] | None = None,
     ):
-        """Generates `length` characters after a warm-up `seed`.
+        """Generates `length` characters (tokens in word mode) after a warm-up `seed`.
 
         Args:
             seed: str, or a list of str of any lengths, warmed up together.
-            length: int. Number of characters to generate (at most).
+            length: int. Number of characters to generate (at most); in word mode
+                (a `TokenVocabulary`), number of tokens.
             temperature: float. 0 is greedy; 0.75 is seed 002's choice.
             top_k: int or None. Sample among the k most likely characters.
             top_p: float or None. Nucleus sampling with this probability mass.
@@ -230,13 +237,14 @@ class NumpyTextGenerator:
         return grouped if batched else grouped[0]
 
     def _check_stops(self, texts, ids, done, matcher: StopMatcher) -> None:
-        """Appends each live row's new character; ends rows that hit a stop."""
-        chars = self.vocabulary.characters
+        """Appends each live row's new character (or token); ends rows that hit a
+        stop."""
+        tokens = self.vocabulary.tokens
         for row in np.flatnonzero(~done):
-            text = texts[row] + chars[ids[row]]
-            hit = matcher.ends_with_stop(text)
-            if hit is not None:
-                text = text[: -len(hit)]
+            text = texts[row] + tokens[ids[row]]
+            cut = matcher.find(text, len(texts[row]))
+            if cut is not None:
+                text = text[:cut]
                 done[row] = True
             texts[row] = text
 
@@ -251,7 +259,8 @@ class NumpyTextGenerator:
         strict: bool = True,
         stop: str | Sequence[str] | None = None,
     ) -> Iterator[str]:
-        """Yields generated characters one by one as they are produced.
+        """Yields generated characters one by one as they are produced (in word
+        mode, tokens; characters where a stop string might begin).
 
         Arguments as in `generate` for one seed (the seed is not yielded).
         Characters that might begin a stop string are held back until it is
@@ -267,16 +276,17 @@ class NumpyTextGenerator:
         ids = self._encode(seed, strict)
         if not length:
             return
-        chars = self.vocabulary.characters
+        tokens = self.vocabulary.tokens
         rng = np.random.default_rng(random_seed)
         probs = self.warm_up([ids])
         pending = ""
         for step_ids in self._steps(probs, length, temperature, top_k, top_p, rng):
-            pending += chars[step_ids[0]]
+            new = len(pending)
+            pending += tokens[step_ids[0]]
             if matcher.stops:
-                hit = matcher.ends_with_stop(pending)
-                if hit is not None:
-                    yield from pending[: -len(hit)]
+                cut = matcher.find(pending, new)
+                if cut is not None:
+                    yield from pending[:cut]
                     return
                 keep = matcher.held_back(pending)
                 ready, pending = (
