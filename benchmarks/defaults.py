@@ -17,82 +17,33 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import charlstm  # noqa: E402
 
+
+def _lstm(layers, units, batch, seq=100, lr=0.002, encoding="embedding", dropout=0.0):
+    return dict(
+        num_layers=layers,
+        units=units,
+        batch_size=batch,
+        sequence_length=seq,
+        learning_rate=lr,
+        input_encoding=encoding,
+        dropout=dropout,
+    )
+
+
 CANDIDATES = {
-    # Seed 000's char-RNN baseline.
-    "seed000 (2x128 one-hot, seq 50, batch 50)": dict(preset_name="seed000"),
-    # The plain Keras recipe of issue 8: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5.
-    "2x256 one-hot, seq 100, batch 32": dict(
-        num_layers=2,
-        units=256,
-        input_encoding="one_hot",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
+    # Seed 000's char-RNN baseline, exactly.
+    "seed000 preset: 2x128 one-hot, seq 50, batch 50, lr 2e-3": dict(
+        preset_name="seed000"
     ),
-    "2x256 embedding, seq 100, batch 32": dict(
-        num_layers=2,
-        units=256,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
-    "2x256 embedding, seq 100, batch 64": dict(
-        num_layers=2,
-        units=256,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=64,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
-    "2x256 embedding, seq 100, batch 32, lr 4e-3": dict(
-        num_layers=2,
-        units=256,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.004,
-    ),
-    "2x256 embedding, seq 100, batch 32, dropout 0.1": dict(
-        num_layers=2,
-        units=256,
-        input_encoding="embedding",
-        dropout=0.1,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
-    "3x256 embedding, seq 100, batch 32": dict(
-        num_layers=3,
-        units=256,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
-    "1x512 embedding, seq 100, batch 32": dict(
-        num_layers=1,
-        units=512,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
-    "2x512 embedding, seq 100, batch 32": dict(
-        num_layers=2,
-        units=512,
-        input_encoding="embedding",
-        dropout=0.0,
-        batch_size=32,
-        sequence_length=100,
-        learning_rate=0.002,
-    ),
+    # Issue 8's plain Keras recipe: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5.
+    "2x256 one-hot, seq 100, batch 64, lr 2e-3": _lstm(2, 256, 64, encoding="one_hot"),
+    "2x256 embedding, seq 100, batch 64, lr 2e-3": _lstm(2, 256, 64),
+    "2x256 embedding, seq 100, batch 64, lr 4e-3": _lstm(2, 256, 64, lr=0.004),
+    "2x256 embedding, seq 100, batch 128, lr 4e-3": _lstm(2, 256, 128, lr=0.004),
+    "2x128 embedding, seq 100, batch 64, lr 4e-3": _lstm(2, 128, 64, lr=0.004),
+    "1x256 embedding, seq 100, batch 64, lr 4e-3": _lstm(1, 256, 64, lr=0.004),
+    "3x128 embedding, seq 100, batch 64, lr 4e-3": _lstm(3, 128, 64, lr=0.004),
+    "2x192 embedding, seq 50, batch 64, lr 4e-3": _lstm(2, 192, 64, seq=50, lr=0.004),
 }
 
 

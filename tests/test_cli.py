@@ -213,6 +213,9 @@ def test_generate_on_a_directory_without_a_model(tmp_path, capsys):
 
 
 def test_resume_refuses_settings_it_cannot_change(trained_run, capsys):
-    assert main(["train", "--resume", str(trained_run), "--units", "64", "--cell", "gru"]) == 2
+    assert (
+        main(["train", "--resume", str(trained_run), "--units", "64", "--cell", "gru"])
+        == 2
+    )
     line = error_line(capsys)
     assert "--cell" in line and "--units" in line and "resuming" in line
