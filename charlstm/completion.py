@@ -250,6 +250,22 @@ class Completer:
         self.end_id = vocabulary.encode("\n", strict=False)
         self.end_id = int(self.end_id[0]) if len(self.end_id) else -1
         self.fed = 0  # characters fed by the last request (for tests and stats)
+        self._lines = ("", vocabulary.encode("", strict=False))  # text to a newline
+
+    def encode(self, text: str) -> np.ndarray:
+        """The ids of `text` (all in the vocabulary). The ids of the last text
+        encoded, up to its last newline, are reused when `text` starts with it:
+        text cut after a newline encodes the same on both sides in either mode,
+        and word mode's tokenizer is what a long file's requests would repeat."""
+        known, known_ids = self._lines
+        if not text.startswith(known):
+            known, known_ids = "", known_ids[:0]
+        cut = text.rfind("\n") + 1
+        if cut > len(known):
+            more = self.vocabulary.encode(text[len(known) : cut])
+            known, known_ids = text[:cut], np.concatenate([known_ids, more])
+            self._lines = (known, known_ids)
+        return np.concatenate([known_ids, self.vocabulary.encode(text[len(known) :])])
 
     def warm(self, ids: np.ndarray) -> np.ndarray:
         """Sets the engine to one stream that has read `ids`; returns its next-id
@@ -349,7 +365,7 @@ class Completer:
                 self.vocabulary.encode(text)  # raises the ValueError listing them
             text = text.translate(dict.fromkeys(map(ord, unknown)))
         tail = text[len(text) - self.vocabulary.partial_suffix(text) :]
-        ids = self.vocabulary.encode(text[: len(text) - len(tail)], strict=strict)
+        ids = self.encode(text[: len(text) - len(tail)])
         constraint = self._spelling(tail) if tail else None
         max_length += len(tail)  # tokens that re-read the tail come first
         if len(ids) == 0:

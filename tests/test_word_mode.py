@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import charlstm
 from charlstm.cli import main
@@ -211,3 +213,14 @@ def test_cli_trains_a_word_run_and_refuses_to_change_it(tmp_path, capsys):
     assert main(["complete", str(run), "--prefix", "bad ca", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert "\n" not in answer["completions"][0]["text"]
+
+
+@given(st.lists(st.text(alphabet="ab \n=", max_size=30), min_size=1, max_size=6))
+def test_completer_reuses_the_ids_of_earlier_lines(pieces):
+    """Requests that extend the last text reuse its ids; any text encodes right."""
+    vocabulary = TokenVocabulary.from_text("ab = ba\naa = b\n", max_tokens=10)
+    completer = Completer(BigramEngine(np.eye(vocabulary.size)), vocabulary)
+    text = ""
+    for n, piece in enumerate(pieces):
+        text = text + piece if n % 3 else piece + text  # mostly extending
+        np.testing.assert_array_equal(completer.encode(text), vocabulary.encode(text))
