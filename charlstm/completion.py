@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from charlstm.checks import check_count
 from charlstm.sampling import check_sampling, sample
 from charlstm.vocabulary import Vocabulary
 
@@ -337,10 +338,7 @@ class Completer:
             ("max_length", max_length),
             ("num_candidates", num_candidates),
         ):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
-                )
+            check_count(name, value)
         width = num_candidates if beam_width is None else beam_width
         if not isinstance(width, (int, np.integer)) or width < num_candidates:
             raise ValueError(

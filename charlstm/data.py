@@ -31,6 +31,8 @@ import math
 import keras
 import numpy as np
 
+from charlstm.checks import check_count
+
 
 def _as_ids(ids) -> np.ndarray:
     ids = np.asarray(ids)
@@ -135,15 +137,8 @@ class StatefulBatches:
         self, ids, batch_size: int, sequence_length: int, validation_split=0.05
     ):
         ids = _as_ids(ids)
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(
-                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
-            )
-        if not isinstance(sequence_length, (int, np.integer)) or sequence_length < 1:
-            raise ValueError(
-                "`sequence_length` must be a positive integer. "
-                f"Received: {sequence_length!r}"
-            )
+        check_count("batch_size", batch_size)
+        check_count("sequence_length", sequence_length)
         if not 0 < validation_split < 0.5:
             raise ValueError(
                 "`validation_split` must be in (0, 0.5). "
@@ -246,10 +241,7 @@ class WindowDataset(keras.utils.PyDataset):
             ("step", step),
             ("batch_size", batch_size),
         ]:
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
-                )
+            check_count(name, value)
         if len(self.ids) <= sequence_length:
             raise ValueError(
                 f"`ids` must be longer than sequence_length={sequence_length}. "

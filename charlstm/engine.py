@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from charlstm import __version__
+from charlstm.checks import check_count
 from charlstm.config import ModelConfig
 from charlstm.storage import atomic_write
 
@@ -330,12 +331,8 @@ class NumpyEngine:
 
     def reset(self, batch_size: int | None = None) -> None:
         """Zeroes every state; with `batch_size`, changes the number of streams."""
-        if batch_size is not None and (
-            not isinstance(batch_size, (int, np.integer)) or batch_size < 1
-        ):
-            raise ValueError(
-                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
-            )
+        if batch_size is not None:
+            check_count("batch_size", batch_size)
         if batch_size is not None and batch_size != self.batch_size:
             self._allocate(int(batch_size))
         for layer in self.layers:

@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from charlstm.checks import check_count
 from charlstm.config import ModelConfig, RunConfig
 from charlstm.model import build_model, reset_states
 from charlstm.runs import RunFiles, check_trained
@@ -49,10 +50,7 @@ class TextGenerator:
         probabilities `(batch_size, time, vocabulary_size)`; its state carries over
         between calls until `charlstm.model.reset_states(model)`.
         """
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(
-                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
-            )
+        check_count("batch_size", batch_size)
         model = build_model(self.config, batch_size, None, stateful=True)
         model.set_weights(self.weights)
         return model
@@ -93,15 +91,8 @@ class TextGenerator:
             `num_samples` str when `num_samples > 1`.
         """
         check_sampling(temperature, top_k, top_p)
-        if not isinstance(length, (int, np.integer)) or length < 0:
-            raise ValueError(
-                f"`length` must be an integer >= 0. Received: length={length!r}"
-            )
-        if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-            raise ValueError(
-                "`num_samples` must be a positive integer. "
-                f"Received: num_samples={num_samples!r}"
-            )
+        check_count("length", length, 0)
+        check_count("num_samples", num_samples)
         ids = self.vocabulary.encode(seed, strict=strict)
         if len(ids) == 0:
             raise ValueError(

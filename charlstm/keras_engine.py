@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from charlstm.checks import check_count
 from charlstm.config import ModelConfig
 from charlstm.generation import compile_forward
 from charlstm.model import build_model, recurrent_layers, reset_states
@@ -53,12 +54,8 @@ class KerasEngine:
 
     def reset(self, batch_size: int | None = None) -> None:
         """Zeroes every state; with `batch_size`, changes the number of streams."""
-        if batch_size is not None and (
-            not isinstance(batch_size, (int, np.integer)) or batch_size < 1
-        ):
-            raise ValueError(
-                f"`batch_size` must be a positive integer. Received: {batch_size!r}"
-            )
+        if batch_size is not None:
+            check_count("batch_size", batch_size)
         self._use(int(batch_size or self.batch_size))
         reset_states(self._model)
 

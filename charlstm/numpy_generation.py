@@ -9,18 +9,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from charlstm.checks import check_count
 from charlstm.engine import EngineWeights, NumpyEngine
 from charlstm.sampling import check_sampling, sample
 from charlstm.vocabulary import Vocabulary
-
-
-def _check_count(name: str, value, minimum: int) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise ValueError(f"`{name}` must be an integer. Received: {name}={value!r}")
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
 
 
 def check_stop(stop) -> tuple[str, ...]:
@@ -117,7 +109,7 @@ class NumpyTextGenerator:
         """A stateful Keras model with these weights (imports Keras)."""
         from charlstm.model import build_model
 
-        _check_count("batch_size", batch_size, 1)
+        check_count("batch_size", batch_size, 1)
         model = build_model(self.config, batch_size, None, stateful=True)
         model.set_weights(self.weights)
         return model
@@ -197,8 +189,8 @@ class NumpyTextGenerator:
             with one such entry per seed.
         """
         check_sampling(temperature, top_k, top_p)
-        _check_count("length", length, 0)
-        _check_count("num_samples", num_samples, 1)
+        check_count("length", length, 0)
+        check_count("num_samples", num_samples, 1)
         matcher = StopMatcher(check_stop(stop))
         batched = not isinstance(seed, str)
         seeds = list(seed) if batched else [seed]
@@ -271,7 +263,7 @@ class NumpyTextGenerator:
         ...     print(char, end="", flush=True)
         """
         check_sampling(temperature, top_k, top_p)
-        _check_count("length", length, 0)
+        check_count("length", length, 0)
         matcher = StopMatcher(check_stop(stop))
         ids = self._encode(seed, strict)
         if not length:

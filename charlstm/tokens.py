@@ -31,6 +31,7 @@ from collections import Counter
 
 import numpy as np
 
+from charlstm.checks import check_count
 from charlstm.storage import atomic_write_text
 from charlstm.vocabulary import smallest_uint_dtype
 
@@ -156,11 +157,7 @@ class TokenVocabulary:
 
         Ties in frequency are broken by the sorted order of the tokens.
         """
-        if not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ValueError(
-                "`max_tokens` must be a positive integer. "
-                f"Received: max_tokens={max_tokens!r}"
-            )
+        check_count("max_tokens", max_tokens)
         text = _as_str(text)
         counts = Counter()
         for piece in _pieces(text):
