@@ -19,11 +19,7 @@ The equations are Keras 3's (gate order in the kernel columns):
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
-import functools
-import glob
 import hashlib
 import json
 import os
@@ -41,9 +37,6 @@ ENGINE_FORMAT = 1  # version of the engine.npz layout
 GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 # Time steps fed per chunk when warming up on long text: bounds the temporaries.
 FEED_CHUNK = 256
-# Up to this many streams, per-step products run on one BLAS thread: a threaded
-# matrix-vector product waits on its threads longer than it computes.
-SINGLE_THREAD_STREAMS = 16
 
 
 def unsupported_reason(config: ModelConfig) -> str | None:
@@ -188,42 +181,6 @@ def export_checkpoint(run_dir: str | os.PathLike, arrays, model_name="model.kera
     if unsupported_reason(config):
         return False
     return save_beside(run_dir / model_name, EngineWeights(config, list(arrays)))
-
-
-@functools.lru_cache(maxsize=1)
-def _openblas_threads():
-    """(get, set) thread-count functions of numpy's bundled OpenBLAS, or None."""
-    base = Path(np.__file__).parent
-    for pattern in (base.parent / "numpy.libs", base / ".dylibs"):
-        for path in glob.glob(str(pattern / "*openblas*")):
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_")):
-                name = f"{prefix}openblas_%s_num_threads{suffix}"
-                get = getattr(lib, name % "get", None)
-                set_ = getattr(lib, name % "set", None)
-                if get is not None and set_ is not None:
-                    return get, set_
-    return None
-
-
-@contextlib.contextmanager
-def step_threads(streams: int):
-    """Runs the block with one BLAS thread if `streams` is small (and numpy's
-    OpenBLAS can be found); restores the thread count after."""
-    functions = _openblas_threads() if streams <= SINGLE_THREAD_STREAMS else None
-    if functions is None:
-        yield
-        return
-    get, set_ = functions
-    before = get()
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(before)
 
 
 def _sigmoid_(a: np.ndarray) -> None:
@@ -387,16 +344,15 @@ class NumpyEngine:
                 f"`ids` must have shape ({self.batch_size},). Received: {ids.shape}"
             )
         xg = self._xg
-        with step_threads(self.batch_size):
-            np.take(self.table, ids, axis=0, out=xg[0])  # (batch, gates * units)
-            self.layers[0].update(xg[0])
-            below = self.layers[0]
-            for layer, buffer in zip(self.layers[1:], xg[1:], strict=True):
-                np.matmul(below.h, layer.kernel, out=buffer)
-                buffer += layer.input_bias
-                layer.update(buffer)
-                below = layer
-            return self._softmax(below.h, self._probs, self._max)
+        np.take(self.table, ids, axis=0, out=xg[0])  # (batch, gates * units)
+        self.layers[0].update(xg[0])
+        below = self.layers[0]
+        for layer, buffer in zip(self.layers[1:], xg[1:], strict=True):
+            np.matmul(below.h, layer.kernel, out=buffer)
+            buffer += layer.input_bias
+            layer.update(buffer)
+            below = layer
+        return self._softmax(below.h, self._probs, self._max)
 
     def _softmax(self, h, out, scratch) -> np.ndarray:
         np.matmul(h, self.dense_kernel, out=out)  # (batch, vocab)
@@ -467,8 +423,7 @@ class NumpyEngine:
                 if i:
                     x = x @ layer.kernel + layer.input_bias  # (batch, steps, gates*u)
                 hs = np.empty((batch, steps, layer.units), np.float32)
-                with step_threads(batch):
-                    self._run_layer(layer, x, hs, live)
+                self._run_layer(layer, x, hs, live)
                 x = hs  # (batch, steps, units)
             if return_sequences:
                 outputs.append(x)

@@ -193,18 +193,3 @@ def test_dropout_and_l2_do_not_change_inference():
     a = NumpyEngine(EngineWeights(config, model.get_weights())).feed(ids)
     b = NumpyEngine(EngineWeights(plain, model.get_weights())).feed(ids)
     np.testing.assert_array_equal(a, b)
-
-
-def test_small_batches_step_on_one_blas_thread_and_restore_the_count():
-    from charlstm.engine import SINGLE_THREAD_STREAMS, _openblas_threads, step_threads
-
-    functions = _openblas_threads()
-    if functions is None:
-        pytest.skip("numpy's OpenBLAS was not found")
-    get, _ = functions
-    before = get()
-    with step_threads(1):
-        assert get() == 1
-    assert get() == before
-    with step_threads(SINGLE_THREAD_STREAMS + 1):
-        assert get() == before
