@@ -54,3 +54,16 @@ def trained_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     charlstm.train(text=make_text(), run_dir=run_dir, config=tiny_config(epochs=2))
     return run_dir
+
+
+@pytest.fixture
+def site():
+    """A local HTTP server on 127.0.0.1 serving pages the test puts in `site`."""
+    from tests.corpus_server import Site, serve
+
+    site = Site()
+    stop = serve(site)
+    try:
+        yield site
+    finally:
+        stop()

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from charlstm.cli import main
-from tests.corpus_server import Site, closed_port, serve, zip_bytes
+from tests.corpus_server import closed_port, zip_bytes
 
 FAST = ["--timeout", "0.5", "--retries", "2", "--backoff", "0", "--delay", "0"]
 
@@ -22,16 +22,6 @@ def cache_home(tmp_path, monkeypatch):
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     return home / "charlstm"
-
-
-@pytest.fixture
-def site():
-    site = Site()
-    stop = serve(site)
-    try:
-        yield site
-    finally:
-        stop()
 
 
 @pytest.fixture

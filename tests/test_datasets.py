@@ -25,19 +25,9 @@ from charlstm.datasets import (
 )
 from charlstm.datasets import fetch as fetch_module
 from charlstm.datasets.course_html import extract_courses
-from tests.corpus_server import Site, closed_port, serve, tar_gz_bytes, zip_bytes
+from tests.corpus_server import closed_port, tar_gz_bytes, zip_bytes
 
 TIMEOUT = 0.5  # seconds; the hanging page fails after 1 + RETRIES of these
-
-
-@pytest.fixture
-def site():
-    site = Site()
-    stop = serve(site)
-    try:
-        yield site
-    finally:
-        stop()
 
 
 def fetch_config(tmp_path, **overrides):
