@@ -90,6 +90,8 @@ def train(
     ...                config=make_config(epochs=2, units=64))
     >>> print(result.generator().generate("The ", 100))
     """
+    # Checked before anything touches the run directory.
+    budget = TimeBudget(time_budget) if time_budget is not None else None
     files = RunFiles(run_dir) if run_dir is not None else None
     if resume:
         if files is None:
@@ -128,12 +130,10 @@ def train(
             ),
             version=__version__,
         )
-    return _fit(config, loaded, files, history, resume, time_budget, callbacks, verbose)
+    return _fit(config, loaded, files, history, resume, budget, callbacks, verbose)
 
 
-def _fit(
-    config, corpus: Corpus, files, history, resume, time_budget, callbacks, verbose
-):
+def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verbose):
     data, training = config.data, config.training
     if training.random_seed is not None:
         keras.utils.set_random_seed(training.random_seed)
@@ -155,14 +155,13 @@ def _fit(
         if isinstance(callback, SampleText):
             callback.bind(corpus.vocabulary, config.model)
     chars_per_batch = data.batch_size * data.sequence_length
-    budget = TimeBudget(time_budget) if time_budget is not None else None
     recorder = RunCheckpoint(files.root, history) if files else RecordHistory(history)
     all_callbacks = [EpochStats(chars_per_batch), ResetStates()]
     all_callbacks += [budget] if budget else []
     all_callbacks.append(recorder)
     if verbose:
         all_callbacks.append(
-            ProgressBar(chars_per_batch, None if time_budget else training.epochs)
+            ProgressBar(chars_per_batch, None if budget else training.epochs)
         )
     all_callbacks += list(callbacks or [])
 

@@ -200,3 +200,14 @@ def test_fit_gets_the_interleaved_batches_in_order_unshuffled(monkeypatch, text)
         x, y = batches.train[k]
         np.testing.assert_array_equal(seen["x"][k * size : (k + 1) * size], x)
         np.testing.assert_array_equal(seen["y"][k * size : (k + 1) * size], y)
+
+
+def test_invalid_time_budget_with_force_keeps_the_existing_run(tmp_path, text):
+    run = tmp_path / "run"
+    charlstm.train(text=text, run_dir=run, config=tiny_config())
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with pytest.raises(ValueError, match="time_budget"):
+        charlstm.train(
+            text=text, run_dir=run, config=tiny_config(), force=True, time_budget=0
+        )
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
