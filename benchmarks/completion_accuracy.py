@@ -231,14 +231,12 @@ def main(argv=None):
         help="keep this much of the file before the line (0: all)",
     )
     parser.add_argument("--max-tokens", type=int, default=4000, help="word mode")
-    parser.add_argument("--num-layers", type=int, default=2)
-    parser.add_argument("--units", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=32)
+    # Model and layout flags default to charlstm's own defaults (docs/defaults.md).
+    parser.add_argument("--num-layers", type=int)
+    parser.add_argument("--units", type=int)
+    parser.add_argument("--batch-size", type=int)
     parser.add_argument(
-        "--sequence-length",
-        type=int,
-        default=100,
-        help="time steps: characters or tokens",
+        "--sequence-length", type=int, help="time steps: characters or tokens"
     )
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--out", help="keep the two run directories here")
@@ -246,6 +244,15 @@ def main(argv=None):
         "--show", type=int, default=3, help="log this many completions per mode"
     )
     args = parser.parse_args(argv)
+    defaults = charlstm.make_config()
+    for name, section in (
+        ("num_layers", defaults.model),
+        ("units", defaults.model),
+        ("batch_size", defaults.data),
+        ("sequence_length", defaults.data),
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(section, name))
 
     files = corpus_files(args)
     train_files, held_out = split_files(files)
