@@ -43,6 +43,23 @@ def tiny_config(**overrides):
     return charlstm.make_config(**settings)
 
 
+def tiny_model_config(cell="lstm", encoding="embedding", **overrides):
+    """A tiny random-model config: vocabulary 10, 2 layers of 8 units."""
+    from charlstm.config import ModelConfig
+
+    settings = dict(
+        vocabulary_size=10,
+        cell=cell,
+        num_layers=2,
+        units=8,
+        embedding_dim=4,
+        input_encoding=encoding,
+        dropout=0.5,  # inactive at inference: the engine has no dropout
+    )
+    settings.update(overrides)
+    return ModelConfig(**settings)
+
+
 @pytest.fixture
 def text():
     return make_text()

@@ -3,7 +3,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from charlstm.config import ModelConfig
 from charlstm.engine import (
     EngineWeights,
     NumpyEngine,
@@ -14,22 +13,9 @@ from charlstm.engine import (
 )
 from charlstm.generation import compile_forward
 from charlstm.model import build_model
+from tests.conftest import tiny_model_config
 
 STEPS = 1000
-
-
-def tiny_model_config(cell="lstm", encoding="embedding", **overrides):
-    settings = dict(
-        vocabulary_size=10,
-        cell=cell,
-        num_layers=2,
-        units=8,
-        embedding_dim=4,
-        input_encoding=encoding,
-        dropout=0.5,  # inactive at inference: the engine has no dropout
-    )
-    settings.update(overrides)
-    return ModelConfig(**settings)
 
 
 def keras_and_engine(cell, encoding, **overrides):

@@ -2,11 +2,10 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.config import ModelConfig
 from charlstm.generation import TextGenerator
 from charlstm.model import build_model, reset_states
 from charlstm.vocabulary import Vocabulary
-from tests.conftest import ALPHABET
+from tests.conftest import ALPHABET, tiny_model_config
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +16,7 @@ def generator(trained_run):
 def random_generator(
     cell="lstm", encoding="embedding", batch_size=4, sequence_length=5
 ):
-    config = ModelConfig(
-        vocabulary_size=10,
-        cell=cell,
-        num_layers=2,
-        units=8,
-        embedding_dim=4,
-        input_encoding=encoding,
-        dropout=0.5,
-    )
+    config = tiny_model_config(cell, encoding)
     model = build_model(config, batch_size, sequence_length)
     return model, TextGenerator(model, Vocabulary(ALPHABET), config)
 
