@@ -140,6 +140,9 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pattern", default="*", help="file-name glob inside directories")
     e.add_argument("--checkpoint", choices=["best", "last"], default="best")
     _add_corpus_parser(commands)
+    from charlstm.visualize_command import add_visualize_parser
+
+    add_visualize_parser(commands)
     from charlstm.complete_command import add_complete_parser
 
     add_complete_parser(commands)
@@ -474,6 +477,13 @@ def _corpus(args) -> int:
     return 0
 
 
+def _visualize(args) -> int:
+    # No TensorFlow unless the run lacks its engine.npz (visualize_command.py).
+    from charlstm.visualize_command import run_visualize
+
+    return run_visualize(args, _note)
+
+
 def _complete(args) -> int:
     # No TensorFlow: the numpy engine runs the model (complete_command.py).
     from charlstm.complete_command import run_complete
@@ -516,6 +526,7 @@ def main(argv=None) -> int:
             "generate": _generate,
             "evaluate": _evaluate,
             "corpus": _corpus,
+            "visualize": _visualize,
             "complete": _complete,
         }[args.command]
         return run(args)

@@ -62,7 +62,9 @@ DOCSTRING_OWNERS = ("def", "class", "async")
 # Lines that only Python starts like this: how `language="auto"` recognises it.
 _PYTHON_LINE = re.compile(
     r"^[ \t]*(def [A-Za-z_]|class [A-Za-z_]|import [A-Za-z_]|from [\w.]+ import"
-    r"|return\b|elif\b|except\b|self\.)",
+    r"|return\b|elif\b|except\b|self\.|@[A-Za-z_]"
+    r"|(if|for|while|with|try|else)\b.*:[ \t]*$"  # a block header
+    r"|[A-Za-z_][\w.]*(\[[^\]\n]*\])? *[-+*/%|&]?= *[^= \n])",  # an assignment
     re.MULTILINE,
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -93,8 +95,8 @@ class TextFeatures:
 
 
 def looks_like_python(text: str) -> bool:
-    """Whether some line of `text` starts as only Python lines do (`def f`,
-    `import x`, `return`, `self.` ...)."""
+    """Whether some line of `text` reads as only Python lines do: `def f`,
+    `import x`, `return`, `self.`, `x = 1`, `if x:` ..."""
     return _PYTHON_LINE.search(text) is not None
 
 
@@ -103,8 +105,8 @@ def text_features(text: str, language: str = "auto") -> TextFeatures:
 
     Args:
         text: str. The text the model read or wrote.
-        language: str. "python", "text", or "auto": Python if `tokenize` reads
-            it or it `looks_like_python`.
+        language: str. "python", "text", or "auto": Python if it
+            `looks_like_python`.
 
     Returns:
         TextFeatures with PYTHON_FEATURES or TEXT_FEATURES.
@@ -122,11 +124,10 @@ def text_features(text: str, language: str = "auto") -> TextFeatures:
         raise ValueError(f"`text` must be a string. Received: {type(text).__name__}")
     if language == "text":
         return plain_features(text)
-    spans = _tokenize_spans(text)
-    method = "tokenize"
+    if language == "auto" and not looks_like_python(text):
+        return plain_features(text)
+    spans, method = _tokenize_spans(text), "tokenize"
     if spans is None:
-        if language == "auto" and not looks_like_python(text):
-            return plain_features(text)
         spans, method = _scan_spans(text), "scan"
     strings, docstrings, comments, brackets = spans
     values = {

@@ -15,12 +15,17 @@ from charlstm.vocabulary import Vocabulary
 from tests.conftest import ALPHABET, make_text, tiny_model_config
 
 
-def random_generator(cell="lstm", encoding="embedding", seed=0, **overrides):
-    """A NumpyTextGenerator with random weights over ALPHABET."""
-    config = tiny_model_config(cell, encoding, **overrides)
+def random_generator(
+    cell="lstm", encoding="embedding", seed=0, vocabulary=ALPHABET, **overrides
+):
+    """A NumpyTextGenerator with random weights over `vocabulary`'s characters."""
+    vocabulary = Vocabulary(vocabulary)
+    config = tiny_model_config(
+        cell, encoding, vocabulary_size=vocabulary.size, **overrides
+    )
     rng = np.random.default_rng(seed)
     arrays = [rng.normal(0, 0.5, s).astype(np.float32) for s in expected_shapes(config)]
-    return NumpyTextGenerator(EngineWeights(config, arrays), Vocabulary(ALPHABET))
+    return NumpyTextGenerator(EngineWeights(config, arrays), vocabulary)
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,24 @@ def test_plain_text_features():
     assert f.values["line_position"][text.index("left")] == 0
 
 
+@pytest.mark.parametrize(
+    "text,python",
+    [
+        ("x = 1\n", True),
+        ("    self.a[i] += f(b)\n", True),
+        ("for i in range(3):\n    pass\n", True),
+        ("@property\n", True),
+        ("from . import y\n", True),
+        ("He said hi and left\nthen came back (later)\n", False),
+        ("Prerequisites: MATH 121.\nOffered: fall\n", False),
+        ("a == b\n", False),
+    ],
+)
+def test_looks_like_python(text, python):
+    assert looks_like_python(text) == python
+    assert text_features(text).method == ("tokenize" if python else "text")
+
+
 def test_auto_detects_generated_python_and_can_be_forced():
     broken = "def f(x):\n    return x\n  y = 'a\n"
     assert text_features(broken).method == "scan"
