@@ -146,6 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from charlstm.complete_command import add_complete_parser
 
     add_complete_parser(commands)
+    from charlstm.plot_command import add_plot_parser
+
+    add_plot_parser(commands)
     return parser
 
 
@@ -491,6 +494,13 @@ def _complete(args) -> int:
     return run_complete(args, _note)
 
 
+def _plot(args) -> int:
+    # No TensorFlow: the history is read as CSV (plot_command.py).
+    from charlstm.plot_command import run_plot
+
+    return run_plot(args, _note)
+
+
 def _import_tensorflow_quietly() -> None:
     """Imports TensorFlow with native stderr muted, unless the user set its log level.
 
@@ -528,6 +538,7 @@ def main(argv=None) -> int:
             "corpus": _corpus,
             "visualize": _visualize,
             "complete": _complete,
+            "plot": _plot,
         }[args.command]
         return run(args)
     except (UsageError, ValueError, OSError) as error:
