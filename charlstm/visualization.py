@@ -25,6 +25,11 @@ RED = np.array([220.0, 50.0, 47.0])  # +1
 BLUE = np.array([38.0, 100.0, 210.0])  # -1
 KIND_NAMES = {"h": "hidden state", "c": "cell state"}
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+METHODS = {
+    "tokenize": "Python, read by tokenize",
+    "scan": "Python that tokenize rejects, read by a tolerant scan",
+    "text": "not Python: the features of any text",
+}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; margin-bottom: .3em; }
@@ -124,7 +129,7 @@ def _block(acts: Activations, view: View, index: int) -> str:
 
 def _dropped_line(acts: Activations) -> str:
     if not acts.dropped:
-        return "no characters were outside the vocabulary"
+        return "No characters were outside the vocabulary"
     listed = ", ".join(f"{c!r} ×{k}" for c, k in acts.dropped.items())
     return (
         f"{acts.dropped_count} character(s) outside the vocabulary were dropped: "
@@ -178,7 +183,8 @@ def render_html(
         header.append(f'<p class="source">Text: {html.escape(source)}</p>')
     if feature_method:
         header.append(
-            f'<p class="method">Features found by: {html.escape(feature_method)}. '
+            f'<p class="method">Features: '
+            f"{html.escape(METHODS.get(feature_method, feature_method))}. "
             "Each character shows the state after it was read; hover for the "
             "exact value.</p>"
         )

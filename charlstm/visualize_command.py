@@ -96,7 +96,10 @@ def _check_args(args) -> None:
     if args.png:
         from charlstm.visualization import _import_matplotlib
 
-        _import_matplotlib()  # fail before the work, not after
+        try:
+            _import_matplotlib()  # fail before the work, not after
+        except ImportError as error:
+            raise ValueError(f"--png: {error}") from None
     _check_outputs(args)
 
 
