@@ -129,3 +129,19 @@ def test_does_not_import_tensorflow(trained_run, text_file, tmp_path):
     )
     assert done.stdout.split() == ["0", "False", "False"], done.stderr
     assert out.exists()
+
+
+def test_example_script(trained_run, tmp_path):
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "visualize_neurons.py"
+    out = tmp_path / "example.html"
+    done = subprocess.run(
+        [sys.executable, str(script), str(trained_run), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "line_position:" in done.stdout and f"wrote {out}" in done.stdout
+    assert '<section class="neuron"' in out.read_text(encoding="utf-8")
