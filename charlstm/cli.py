@@ -146,6 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from charlstm.complete_command import add_complete_parser
 
     add_complete_parser(commands)
+    from charlstm.codegen_command import add_codegen_parser
+
+    add_codegen_parser(commands)
     from charlstm.plot_command import add_plot_parser
 
     add_plot_parser(commands)
@@ -494,6 +497,13 @@ def _complete(args) -> int:
     return run_complete(args, _note)
 
 
+def _codegen(args) -> int:
+    # TensorFlow only if the run lacks its engine.npz (codegen_command.py).
+    from charlstm.codegen_command import run_codegen
+
+    return run_codegen(args, _note)
+
+
 def _plot(args) -> int:
     # No TensorFlow: the history is read as CSV (plot_command.py).
     from charlstm.plot_command import run_plot
@@ -538,6 +548,7 @@ def main(argv=None) -> int:
             "corpus": _corpus,
             "visualize": _visualize,
             "complete": _complete,
+            "codegen": _codegen,
             "plot": _plot,
         }[args.command]
         return run(args)
