@@ -2,10 +2,11 @@
 
 The weights of a run's `model.keras` are exported to `engine.npz` beside it (by
 the training checkpoint, or on first load). `NumpyEngine` runs them step by step
-with preallocated float32 buffers: per step and layer, one product of the input
-with the kernel (a row gather for the first layer) and one of the state with the
-recurrent kernel, then the Dense softmax. Neither TensorFlow nor Keras is
-imported here.
+with preallocated float32 buffers: per step and layer, one matrix product of the
+input and the state side by side with the stacked kernels (for the first layer,
+a row of a precomputed table and the state's product; a GRU keeps two), a few
+in-place elementwise operations, then the Dense softmax. Neither TensorFlow nor
+Keras is imported here.
 
 The equations are Keras 3's (gate order in the kernel columns):
 
@@ -183,78 +184,137 @@ def export_checkpoint(run_dir: str | os.PathLike, arrays, model_name="model.kera
     return save_beside(run_dir / model_name, EngineWeights(config, list(arrays)))
 
 
-def _sigmoid_(a: np.ndarray) -> None:
-    """In place: sigmoid(a) = (1 + tanh(a / 2)) / 2, which never overflows."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a += 1.0
-    a *= 0.5
+def _internal_layout(cell: str, units: int):
+    """The column order and scale of the engine's gate layout (see `_Layer`)."""
+    u = units
+    if cell == "lstm":  # Keras (i, f, c, o) -> (i, f, o, c); sigmoid gates halved
+        order = np.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]
+        scale = np.r_[np.full(3 * u, 0.5), np.ones(u)]
+    elif cell == "gru":  # (z, r, h); z and r halved
+        order = np.arange(3 * u)
+        scale = np.r_[np.full(2 * u, 0.5), np.ones(u)]
+    else:
+        order, scale = np.arange(u), np.ones(u)
+    return order, scale.astype(np.float32)
 
 
 class _Layer:
-    """One recurrent layer's weights and its state buffers for a batch size."""
+    """One recurrent layer's weights and its buffers for a batch size.
+
+    The gate columns are stored in the engine's own layout: LSTM gates as
+    (i, f, o, c) instead of Keras's (i, f, c, o), and the columns of every
+    sigmoid gate halved (an exact scaling), so that one `tanh` over all the
+    gates gives them all: `sigmoid(z) = (1 + tanh(z / 2)) / 2`. The kernel and
+    the recurrent kernel are one stacked matrix `[kernel; recurrent]`, so that
+    a step of an upper LSTM or SimpleRNN layer is one matrix product of its
+    input and its state side by side, `[x, h] @ [kernel; recurrent]`.
+    `h` is a view into the engine's buffer of every layer's state.
+    """
 
     def __init__(self, cell: str, kernel, recurrent, bias):
         self.cell = cell
         self.units = recurrent.shape[0]
-        self.kernel = np.ascontiguousarray(kernel)  # (features, gates * units)
-        self.recurrent = np.ascontiguousarray(recurrent)  # (units, gates * units)
+        order, scale = _internal_layout(cell, self.units)
+        features = kernel.shape[0]
+        stacked = np.concatenate([kernel, recurrent])[:, order] * scale
+        # (features + units, gates * units), C-contiguous; views of its rows:
+        self.weights = np.ascontiguousarray(stacked, dtype=np.float32)
+        self.kernel = self.weights[:features]  # (features, gates * units)
+        self.recurrent = self.weights[features:]  # (units, gates * units)
         if cell == "gru":
-            self.input_bias, self.recurrent_bias = bias[0].copy(), bias[1].copy()
+            self.input_bias = (bias[0][order] * scale).astype(np.float32)
+            self.recurrent_bias = (bias[1][order] * scale).astype(np.float32)
         else:
-            self.input_bias, self.recurrent_bias = bias.copy(), None
+            self.input_bias = (bias[order] * scale).astype(np.float32)
+            self.recurrent_bias = None
         self.state_names = ("h", "c") if cell == "lstm" else ("h",)
 
-    def allocate(self, batch_size: int) -> None:
+    def allocate(self, h: np.ndarray, inputs: np.ndarray | None) -> None:
+        """Buffers for `h.shape[0]` streams. `h` (batch, units) is this layer's
+        state and `inputs` (batch, features + units) the layer below's state next
+        to it (None for the first layer), both views of the engine's buffer."""
+        batch, u = h.shape
         width = self.recurrent.shape[1]
-        self.h = np.zeros((batch_size, self.units), np.float32)
-        self.c = np.zeros((batch_size, self.units), np.float32)
-        self.rec = np.empty((batch_size, width), np.float32)  # h @ recurrent
+        self.h, self.inputs = h, inputs
+        self._below = None if inputs is None else inputs[:, :-u]  # (batch, features)
+        self.c = np.zeros((batch, u), np.float32)
+        self.z = np.empty((batch, width), np.float32)  # gate pre-activations
+        self.rec = np.empty((batch, width), np.float32)  # h @ recurrent
+        z = self.z
+        if self.cell == "lstm":
+            self._sigmoids = z[:, : 3 * u]  # i, f, o
+            self._i, self._f = z[:, :u], z[:, u : 2 * u]
+            self._o, self._g = z[:, 2 * u : 3 * u], z[:, 3 * u :]
+        elif self.cell == "gru":
+            self._sigmoids, self._z = z[:, : 2 * u], z[:, :u]
+            self._r, self._hh = z[:, u : 2 * u], z[:, 2 * u :]
+            self._rec_zr, self._rec_hh = self.rec[:, : 2 * u], self.rec[:, 2 * u :]
 
     def states(self) -> list[np.ndarray]:
         return [getattr(self, name) for name in self.state_names]
 
-    def update(self, xg: np.ndarray) -> None:
-        """Advances the state by one step; `xg` (batch, gates * units) is the input
-        projection with the input bias, and is overwritten."""
-        u, h = self.units, self.h
-        np.matmul(h, self.recurrent, out=self.rec)
-        if self.cell == "lstm":
-            xg += self.rec
-            _sigmoid_(xg[:, : 2 * u])  # i, f
-            np.tanh(xg[:, 2 * u : 3 * u], out=xg[:, 2 * u : 3 * u])  # candidate
-            _sigmoid_(xg[:, 3 * u :])  # o
-            c = self.c
-            c *= xg[:, u : 2 * u]
-            xg[:, :u] *= xg[:, 2 * u : 3 * u]
-            c += xg[:, :u]
-            np.tanh(c, out=h)
-            h *= xg[:, 3 * u :]
-        elif self.cell == "gru":
-            rec = self.rec
-            rec += self.recurrent_bias
-            xg[:, : 2 * u] += rec[:, : 2 * u]
-            _sigmoid_(xg[:, : 2 * u])  # z, r
-            rec[:, 2 * u :] *= xg[:, u : 2 * u]  # r * (h Rh + bh_rec)
-            hh = xg[:, 2 * u :]
-            hh += rec[:, 2 * u :]
-            np.tanh(hh, out=hh)
-            # h = z * h + (1 - z) * hh = hh + z * (h - hh)
-            h -= hh
-            h *= xg[:, :u]
-            h += hh
-        else:
-            xg += self.rec
-            np.tanh(xg, out=h)
+    def step(self) -> None:
+        """One step of an upper layer from `inputs` (the layer below's new state
+        and this layer's state)."""
+        if self.cell == "gru":
+            np.matmul(self._below, self.kernel, out=self.z)
+            self.z += self.input_bias
+            self.update()
+            return
+        np.matmul(self.inputs, self.weights, out=self.z)  # (batch, gates * units)
+        self.z += self.input_bias
+        self._activate()
+
+    def update(self) -> None:
+        """Advances the state by one step; `z` (batch, gates * units) holds the
+        input projection with the input bias, and is overwritten."""
+        np.matmul(self.h, self.recurrent, out=self.rec)
+        if self.cell != "gru":
+            self.z += self.rec
+            self._activate()
+            return
+        self.rec += self.recurrent_bias
+        self._sigmoids += self._rec_zr
+        self._sigmoid_gates()  # z, r
+        self._rec_hh *= self._r  # r * (h Rh + bh_rec)
+        hh, h = self._hh, self.h
+        hh += self._rec_hh
+        np.tanh(hh, out=hh)
+        # h = z * h + (1 - z) * hh = hh + z * (h - hh)
+        h -= hh
+        h *= self._z
+        h += hh
+
+    def _sigmoid_gates(self) -> None:
+        np.tanh(self._sigmoids, out=self._sigmoids)
+        self._sigmoids *= 0.5
+        self._sigmoids += 0.5
+
+    def _activate(self) -> None:
+        """LSTM and SimpleRNN: the new state from the pre-activations `z`."""
+        if self.cell == "simple_rnn":
+            np.tanh(self.z, out=self.h)
+            return
+        np.tanh(self.z, out=self.z)  # halved sigmoid gates, and the candidate
+        self._sigmoids *= 0.5
+        self._sigmoids += 0.5  # i, f, o
+        c, i = self.c, self._i
+        c *= self._f
+        i *= self._g
+        c += i
+        np.tanh(c, out=self.h)
+        self.h *= self._o
 
 
 class NumpyEngine:
     """Runs a trained model on ids with numpy: a batch of stateful streams.
 
     The state carries over between calls until `reset`. `step` is the per-character
-    path: its buffers are allocated once per batch size. The first layer's input
-    projection (one-hot or embedding, times the kernel, plus the bias) is computed
-    once as a table of one row per character.
+    path: its buffers are allocated once per batch size, and per layer it runs
+    one matrix product (two for a GRU, or the first layer: a row of a table and
+    the state's product) and a few in-place elementwise operations. The first
+    layer's input projection (one-hot or embedding, times the kernel, plus the
+    bias) is computed once as a table of one row per character.
 
     Args:
         weights: EngineWeights. The trained model.
@@ -292,18 +352,19 @@ class NumpyEngine:
             check_count("batch_size", batch_size)
         if batch_size is not None and batch_size != self.batch_size:
             self._allocate(int(batch_size))
+        self._hs[:] = 0.0
         for layer in self.layers:
-            for state in layer.states():
-                state[:] = 0.0
+            layer.c[:] = 0.0
 
     def _allocate(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        for layer in self.layers:
-            layer.allocate(batch_size)
-        self._xg = [
-            np.empty((batch_size, layer.recurrent.shape[1]), np.float32)
-            for layer in self.layers
-        ]
+        u = self.config.units
+        # Every layer's state side by side: layer l's is columns [l u, (l + 1) u),
+        # and layer l + 1 reads its input and state as one block of 2 u columns.
+        self._hs = np.zeros((batch_size, len(self.layers) * u), np.float32)
+        for i, layer in enumerate(self.layers):
+            inputs = self._hs[:, (i - 1) * u : (i + 1) * u] if i else None
+            layer.allocate(self._hs[:, i * u : (i + 1) * u], inputs)
         self._probs = np.empty((batch_size, self.vocabulary_size), np.float32)
         self._max = np.empty((batch_size, 1), np.float32)
 
@@ -331,6 +392,8 @@ class NumpyEngine:
         """Keeps the streams `rows` (in that order, repeats allowed): beam search
         reorders its hypotheses with this."""
         rows = np.asarray(rows, dtype=np.intp)
+        if rows.shape == (self.batch_size,) and (rows == np.arange(len(rows))).all():
+            return  # every stream in place
         self.set_state([s[rows] for s in self.get_state()])
 
     def step(self, ids) -> np.ndarray:
@@ -343,24 +406,21 @@ class NumpyEngine:
             raise ValueError(
                 f"`ids` must have shape ({self.batch_size},). Received: {ids.shape}"
             )
-        xg = self._xg
-        np.take(self.table, ids, axis=0, out=xg[0])  # (batch, gates * units)
-        self.layers[0].update(xg[0])
-        below = self.layers[0]
-        for layer, buffer in zip(self.layers[1:], xg[1:], strict=True):
-            np.matmul(below.h, layer.kernel, out=buffer)
-            buffer += layer.input_bias
-            layer.update(buffer)
-            below = layer
-        return self._softmax(below.h, self._probs, self._max)
+        first = self.layers[0]
+        self.table.take(ids, axis=0, out=first.z)  # (batch, gates * units)
+        first.update()
+        for layer in self.layers[1:]:
+            layer.step()
+        return self._softmax(self.layers[-1].h, self._probs, self._max)
 
     def _softmax(self, h, out, scratch) -> np.ndarray:
         np.matmul(h, self.dense_kernel, out=out)  # (batch, vocab)
         out += self.dense_bias
-        np.max(out, axis=-1, keepdims=True, out=scratch)
+        # The ufuncs' own reductions: np.max and np.sum add a Python layer.
+        np.maximum.reduce(out, axis=-1, keepdims=True, out=scratch)
         out -= scratch
         np.exp(out, out=out)
-        np.sum(out, axis=-1, keepdims=True, out=scratch)
+        np.add.reduce(out, axis=-1, keepdims=True, out=scratch)
         out /= scratch
         return out
 
@@ -370,12 +430,12 @@ class NumpyEngine:
         writing its outputs to `hs` (batch, steps, units); `live` (batch, steps)
         marks the steps that update each stream's state."""
         for t in range(x.shape[1]):
-            xg = np.ascontiguousarray(x[:, t])  # (batch, gates * units)
+            np.copyto(layer.z, x[:, t])  # (batch, gates * units)
             if live is None or live[:, t].all():
-                layer.update(xg)
+                layer.update()
             else:
                 kept = [s.copy() for s in layer.states()]
-                layer.update(xg)
+                layer.update()
                 frozen = ~live[:, t]
                 for state, old in zip(layer.states(), kept, strict=True):
                     state[frozen] = old[frozen]
