@@ -86,3 +86,10 @@ def test_syntax_valid():
     assert not syntax_valid("def f(x):\nreturn x\n")
     assert not syntax_valid("def f(:\n")
     assert not syntax_valid("x = 1\x00\n")
+
+
+def test_token_bleu_counts_a_hypothesis_without_ngrams_as_0_of_1():
+    # nltk's corpus_bleu: a 2-token hypothesis adds 0/1 to the 3- and 4-gram
+    # counts. p1 = 6/6, p2 = 4/4, p3 = 2/(2 + 1), p4 = 1/(1 + 1).
+    result = bleu_tokens([list("abcd"), list("ab")], [list("abcd"), list("ab")])
+    assert result == pytest.approx((2 / 3 * 1 / 2) ** 0.25, abs=1e-12)
