@@ -150,7 +150,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_codegen_parser(commands)
     from charlstm.plot_command import add_plot_parser
+    from charlstm.sweep_command import add_sweep_parser
 
+    add_sweep_parser(commands)
     add_plot_parser(commands)
     return parser
 
@@ -504,6 +506,12 @@ def _codegen(args) -> int:
     return run_codegen(args, _note)
 
 
+def _sweep(args) -> int:
+    from charlstm.sweep_command import run_sweep
+
+    return run_sweep(args, _note)
+
+
 def _plot(args) -> int:
     # No TensorFlow: the history is read as CSV (plot_command.py).
     from charlstm.plot_command import run_plot
@@ -539,7 +547,7 @@ def main(argv=None) -> int:
     """Entry point of the `charlstm` command."""
     try:
         args = _build_parser().parse_args(argv)
-        if args.command in ("train", "generate", "evaluate"):
+        if args.command in ("train", "generate", "evaluate", "sweep"):
             _import_tensorflow_quietly()
         run = {
             "train": _train,
@@ -549,6 +557,7 @@ def main(argv=None) -> int:
             "visualize": _visualize,
             "complete": _complete,
             "codegen": _codegen,
+            "sweep": _sweep,
             "plot": _plot,
         }[args.command]
         return run(args)
