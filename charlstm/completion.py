@@ -147,7 +147,8 @@ def beam_search(
             break
         live = survivors
         if t + 1 < max_length:
-            engine.select(rows)
+            if rows != list(range(len(rows))):  # greedy search keeps its one row
+                engine.select(rows)
             probs = engine.step(np.array([h.ids[-1] for h in live]))
     candidates = [(h, True) for h in ended] + [(h, False) for h in live]
     candidates.sort(key=lambda pair: -pair[0].log_probability)
@@ -219,6 +220,13 @@ class StateCache:
         self.entries.append(self.entries.pop(best))
         return self.entries[-1]
 
+    def refresh(self, ids: np.ndarray) -> None:
+        """Marks the entry of exactly `ids` (if kept) as the most recently used."""
+        for index, (known, _, _) in enumerate(self.entries):
+            if len(known) == len(ids) and np.array_equal(known, ids):
+                self.entries.append(self.entries.pop(index))
+                return
+
     def store(self, ids: np.ndarray, state, probs: np.ndarray) -> None:
         self.entries = [e for e in self.entries if not np.array_equal(e[0], ids)]
         self.entries.append((ids.copy(), state, probs.copy()))
@@ -284,6 +292,11 @@ class Completer:
             if (self.end_id >= 0 and (ids == self.end_id).any())
             else 0
         )
+        # Typing on along the line hits the previous request's state, so the
+        # state at the line's start would age out of the cache; a request that
+        # then edits back to the line's start (or before the last request's
+        # text) would re-read the whole file. Keep it recent.
+        self.cache.refresh(ids[:line_start])
         self.fed = len(ids) - done
         for end in sorted({line_start, len(ids)}):
             if end <= done:

@@ -142,6 +142,21 @@ def test_context_extension_feeds_only_the_new_characters(generator):
     assert third.text == fresh.complete("h", context=context).text
 
 
+def test_line_start_state_outlives_more_requests_than_the_cache_holds(generator):
+    # An editor sends one request per keystroke; after more keystrokes than the
+    # cache holds, going back to the start of the line must not re-read the file.
+    context = "bad cafe fed\nhead gag\n" * 20
+    completer = Completer(generator.engine, generator.vocabulary, cache_size=3)
+    line = "head bad cafe"
+    for end in range(1, len(line) + 1):
+        completer.complete(line[:end], context=context)
+    assert completer.fed == 1
+    completer.complete("h", context=context)
+    assert completer.fed == 1  # from the line's start, not len(context) + 1
+    completer.complete("c", context=context)
+    assert completer.fed == 1
+
+
 def test_state_cache_evicts_the_least_recently_used():
     cache = StateCache(size=2)
     for n in (1, 2, 3):
@@ -149,6 +164,9 @@ def test_state_cache_evicts_the_least_recently_used():
     assert [len(e[0]) for e in cache.entries] == [2, 3]
     assert len(cache.longest_prefix(np.arange(10))[0]) == 3
     assert cache.longest_prefix(np.array([5, 5])) is None
+    cache.refresh(np.arange(2))  # now the most recently used: 3 goes first
+    cache.store(np.arange(4), [np.zeros((1, 2))], np.zeros((1, 4)))
+    assert [len(e[0]) for e in cache.entries] == [2, 4]
 
 
 def test_bad_input(generator):
