@@ -5,11 +5,14 @@ training) and the default corpus's vocabulary:
 
 - seed 002's stateful loop (`model.predict` per character, as reproduced in
   `generate_speed.py`) on the same weights: the baseline of every ratio;
-- the numpy engine, one stream (`generate`, temperature 0.75);
+- the numpy engine, one stream (`generate`, temperature 0.75), and the same on
+  one BLAS thread, alternating (if threadpoolctl is installed: `pip install
+  threadpoolctl`), to see which thread count suits the model size;
 - the numpy engine, `--streams` streams at once (`num_samples`);
-- the matrix-vector bound: the same per-step matrix products alone, timed;
+- the matrix-product bound: the engine's per-step matrix products alone, timed;
 - line completion (<= 50 characters, greedy) as an editor sends it: the file so
-  far as context, each request one character longer, so the state is warm;
+  far as context, each request one character longer, the line typed again from
+  its start after its end (the first request, which reads the file, apart);
 - `charlstm complete` from a cold start, in a subprocess (wall time), and
   whether it imported TensorFlow.
 
@@ -57,35 +60,75 @@ PRESETS = {
 }
 
 
-def matvec_bound(config: ModelConfig, streams: int, seconds: float = 1.0) -> float:
-    """Steps per second of the per-step matrix products alone (batch `streams`)."""
-    gates, units = GATES[config.cell], config.units
+def matmul_bound(config: ModelConfig, streams: int, seconds: float = 1.0) -> float:
+    """Steps per second of the engine's per-step matrix products alone.
+
+    The same products as `NumpyEngine.step` (batch `streams`): the first layer's
+    state times its recurrent kernel (its input is a table row), each upper
+    layer's [input, state] block times its stacked [kernel; recurrent] (a GRU:
+    two products), the top state times the Dense kernel. Every layer has its own
+    random matrices, as the engine does, so they are not all hot in cache.
+    """
+    gates, units, layers = GATES[config.cell], config.units, config.num_layers
     rng = np.random.default_rng(0)
-    h = rng.random((streams, units), dtype=np.float32)
-    recurrent = rng.random((units, gates * units), dtype=np.float32)
+    states = rng.random((streams, layers * units), dtype=np.float32)
     out = np.empty((streams, gates * units), np.float32)
+    products = [(states[:, :units], rng.random((units, gates * units), np.float32))]
+    for i in range(1, layers):
+        block = states[:, (i - 1) * units : (i + 1) * units]  # (streams, 2 units)
+        if config.cell == "gru":
+            for half in (block[:, :units], block[:, units:]):
+                products.append((half, rng.random((units, gates * units), np.float32)))
+        else:
+            products.append((block, rng.random((2 * units, gates * units), np.float32)))
     dense = rng.random((units, config.vocabulary_size), dtype=np.float32)
     logits = np.empty((streams, config.vocabulary_size), np.float32)
-    products = 2 * config.num_layers - 1  # layer 0's input product is a gather
+    top = states[:, (layers - 1) * units :]
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for _ in range(products):
-            np.matmul(h, recurrent, out=out)
-        np.matmul(h, dense, out=logits)
+        for x, weights in products:
+            np.matmul(x, weights, out=out)
+        np.matmul(top, dense, out=logits)
         steps += 1
     return steps / (time.perf_counter() - start)
 
 
+def one_stream_rates(generator, seed: str, chars: int, repeats: int = 3):
+    """Median chars/s of one stream with numpy's default BLAS threads, and with
+    one BLAS thread (None without threadpoolctl), alternating the two."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    rates = {"default": [], "one thread": []}
+    for repeat in range(repeats):
+        for name in rates:
+            if name == "one thread" and threadpool_limits is None:
+                continue
+            limits = threadpool_limits(1, "blas") if name == "one thread" else None
+            start = time.perf_counter()
+            generator.generate(seed, chars, TEMPERATURE, random_seed=repeat)
+            rates[name].append(chars / (time.perf_counter() - start))
+            if limits is not None:
+                limits.restore_original_limits()
+    one = rates["one thread"]
+    return float(np.median(rates["default"])), float(np.median(one)) if one else None
+
+
 def completion_latencies(generator, context: str, line: str, requests: int):
-    """Seconds per request; request i is `line[:i + 1]` after `context`."""
-    generator.complete(line[:1], context=context, max_length=50)  # warm the cache
+    """Seconds of the first request (it reads `context`, the file so far) and of
+    each of `requests` more, as an editor sends them: `line` typed one character
+    at a time, then typed again from its start, and so on."""
+    start = time.perf_counter()
+    generator.complete(line[:1], context=context, max_length=50)
+    first = time.perf_counter() - start
     seconds = []
     for i in range(requests):
-        prefix = line[: 1 + (i % len(line))]
+        prefix = line[: 1 + (1 + i) % len(line)]
         start = time.perf_counter()
         generator.complete(prefix, context=context, max_length=50)
         seconds.append(time.perf_counter() - start)
-    return np.array(seconds)
+    return first, np.array(seconds)
 
 
 def save_run(run_dir: Path, model, config: ModelConfig, vocabulary) -> None:
@@ -151,10 +194,8 @@ def main():
     base_rate = args.baseline_chars / seconds
 
     generator = NumpyTextGenerator(EngineWeights(config, weights), vocabulary)
-    log(f"numpy engine, one stream: {args.chars} chars ...")
-    start = time.perf_counter()
-    generator.generate(seed, args.chars, temperature=TEMPERATURE, random_seed=0)
-    one_rate = args.chars / (time.perf_counter() - start)
+    log(f"numpy engine, one stream: {args.chars} chars, 3 times ...")
+    one_rate, one_thread_rate = one_stream_rates(generator, seed, args.chars)
     log(f"numpy engine, {args.streams} streams: {args.chars // 10} chars each ...")
     per_stream = max(1, args.chars // 10)
     start = time.perf_counter()
@@ -162,11 +203,12 @@ def main():
         seed, per_stream, TEMPERATURE, num_samples=args.streams, random_seed=0
     )
     many_rate = args.streams * per_stream / (time.perf_counter() - start)
-    one_bound = matvec_bound(config, 1)
-    many_bound = matvec_bound(config, args.streams) * args.streams
+    one_bound = matmul_bound(config, 1)
+    many_bound = matmul_bound(config, args.streams) * args.streams
 
     log(f"line completion: {args.requests} requests ...")
-    latencies = completion_latencies(generator, context, line, args.requests) * 1e3
+    first, latencies = completion_latencies(generator, context, line, args.requests)
+    latencies *= 1e3
 
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
@@ -182,15 +224,22 @@ def main():
     rows = [
         ("seed 002: stateful `predict` per char", base_rate, None),
         ("numpy engine, 1 stream", one_rate, one_bound),
+        ("numpy engine, 1 stream, one BLAS thread", one_thread_rate, None),
         (f"numpy engine, {args.streams} streams", many_rate, many_bound),
     ]
     for name, rate, bound in rows:
+        if rate is None:
+            continue  # no threadpoolctl: no one-thread row
         shown = f"{bound:,.0f}" if bound else ""
         print(f"| {name} | {rate:,.1f} | {rate / base_rate:,.1f}x | {shown} |")
     p50, p99 = np.percentile(latencies, [50, 99])
     print(
-        f"\n- Line completion (<= 50 chars, greedy, warm state, "
-        f"{args.requests} requests): p50 {p50:.1f} ms, p99 {p99:.1f} ms."
+        f"\n- Line completion (<= 50 chars, greedy), {args.requests} requests "
+        f"after the first: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max "
+        f"{latencies.max():.1f} ms. The requests type a {len(line)}-character "
+        f"line one character at a time, again and again, after {len(context):,} "
+        f"characters of file (warm: the file was read by the first request, "
+        f"{first * 1e3:.0f} ms, not counted)."
     )
     print(
         f"- `charlstm complete` cold start: {cold_seconds:.2f} s wall; "
@@ -198,8 +247,11 @@ def main():
     )
     print(
         f"- Baseline {args.baseline_chars} chars; numpy {args.chars} chars (one "
-        f"stream), {per_stream} per stream ({args.streams} streams); temperature "
-        f"{TEMPERATURE}; the bound times only the per-step matrix products."
+        f"stream, median of 3 runs alternating with the one-thread run when "
+        f"threadpoolctl is installed), {per_stream} per stream ({args.streams} "
+        f"streams); temperature "
+        f"{TEMPERATURE}; the bound times only the engine's per-step matrix products "
+        "(one per layer, two for an upper GRU layer, and the Dense softmax's)."
     )
     return 0
 
