@@ -169,6 +169,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
+        if d.get("backend", "lstm") != "lstm":
+            raise ValueError(
+                f"this is a {d['backend']} run, not an LSTM run: use charlstm.load, "
+                "generate or evaluate. Received: backend="
+                f"{d['backend']!r} in config.json"
+            )
         return cls(
             model=ModelConfig(**d.get("model", {})),
             data=DataConfig(**d.get("data", {})),

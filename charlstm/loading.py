@@ -13,6 +13,7 @@ import os
 import warnings
 
 from charlstm import __version__
+from charlstm.backends.gpt2_config import run_backend
 from charlstm.config import RunConfig
 from charlstm.engine import EngineWeights, engine_path, file_digest, save_beside
 from charlstm.engine import unsupported_reason as _engine_unsupported
@@ -50,7 +51,8 @@ def load(run_dir: str | os.PathLike, checkpoint: str = "best", engine: str = "au
     Returns:
         A `NumpyTextGenerator` or a Keras `TextGenerator`; both have
         `generate(seed, length, temperature, top_k, top_p, num_samples,
-        random_seed, strict)`.
+        random_seed, strict)`. A GPT-2 run (`charlstm train --backend gpt2`)
+        gives a `GPT2Generator` with the same `generate` (needs the `gpt2` extra).
 
     Example:
     >>> generator = charlstm.load("runs/stdlib")
@@ -58,6 +60,15 @@ def load(run_dir: str | os.PathLike, checkpoint: str = "best", engine: str = "au
     """
     if engine not in ENGINES:
         raise ValueError(f"`engine` must be one of {ENGINES}. Received: {engine!r}")
+    if run_backend(run_dir) == "gpt2":
+        if engine == "numpy":
+            raise ValueError(
+                f"the numpy engine runs LSTM runs only: {str(run_dir)!r} is a GPT-2 "
+                "run. Use engine='auto' or 'keras'."
+            )
+        from charlstm.backends.gpt2 import load_gpt2
+
+        return load_gpt2(run_dir, checkpoint)
     files = RunFiles(run_dir)
     path = check_trained(files, checkpoint)
     if engine == "keras":
@@ -99,7 +110,7 @@ def needs_keras(
 ) -> bool:
     """Whether `load` with these arguments will import Keras (and TensorFlow):
     for the Keras engine, a fallback, or a missing or stale `engine.npz`."""
-    if engine == "keras":
+    if engine == "keras" or run_backend(run_dir) == "gpt2":
         return True
     try:
         files = RunFiles(run_dir)

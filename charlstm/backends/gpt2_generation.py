@@ -1,0 +1,322 @@
+"""Sampling text from a GPT-2 with keras-hub's samplers, compiled once.
+
+keras-hub compiles `generate` per sampler and per input shape (keras-hub issue
+779: a recompilation on every call with new settings). `GPT2Generator` traces
+keras-hub's own `generate_step` once, for any batch and any length, with a
+sampler whose temperature, top-k, top-p and random state are variables, so
+every later call reuses the same graph.
+
+Lengths count characters, as for the LSTM: tokens are generated in rounds until
+every sample has `length` characters (or hit a stop string), then cut. A round
+holds at most the model's window (`GPT2Config.sequence_length` tokens); a longer
+text slides the window on, keeping the last half of it as context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from charlstm.backends import require_gpt2
+from charlstm.checks import check_count
+from charlstm.numpy_generation import StopMatcher, check_stop
+from charlstm.sampling import check_sampling
+
+require_gpt2()
+
+import keras_hub  # noqa: E402
+
+from charlstm.backends.gpt2_config import GPT2Config  # noqa: E402
+from charlstm.backends.gpt2_tokenizer import decode, encode  # noqa: E402
+
+# Tokens per `stream` round: how often characters are handed out.
+STREAM_TOKENS = 8
+
+
+class TokenSampler(keras_hub.samplers.Sampler):
+    """Temperature, top-k and top-p sampling as one keras-hub sampler.
+
+    The settings live in variables, set by `configure` before each call, so the
+    compiled generation graph never has to be traced again. Temperature 0 is
+    greedy. Top-k keeps the k most likely tokens, top-p then the fewest whose
+    probability reaches p (`charlstm.sampling` does the same for the LSTM).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature_value = keras.Variable(1.0, dtype="float32", trainable=False)
+        self.top_k_value = keras.Variable(0, dtype="int32", trainable=False)  # 0: all
+        self.top_p_value = keras.Variable(1.0, dtype="float32", trainable=False)
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def configure(self, temperature, top_k, top_p, random_seed: int) -> None:
+        self.temperature_value.assign(float(temperature))
+        self.top_k_value.assign(int(top_k or 0))
+        self.top_p_value.assign(float(top_p if top_p is not None else 1.0))
+        state = self.seed_generator.state
+        state.assign(np.array([random_seed, 0], dtype=state.dtype))
+
+    def compute_probabilities(self, logits):
+        return ops.cast(logits, "float32")  # (batch, vocab); scaled in get_next_token
+
+    def get_next_token(self, logits):
+        greedy = ops.argmax(logits, axis=-1)  # (batch,)
+        temperature = self.temperature_value
+        logits = logits / ops.maximum(temperature, 1e-6)
+        vocabulary = ops.shape(logits)[-1]
+        k = ops.where(self.top_k_value > 0, self.top_k_value, vocabulary)
+        k = ops.minimum(k, vocabulary)
+        ordered, _ = ops.top_k(logits, vocabulary)  # (batch, vocab), largest first
+        kth = ops.take(ordered, k - 1, axis=1)[:, None]  # (batch, 1)
+        ordered = ops.where(ordered >= kth, ordered, -np.inf)
+        probs = ops.softmax(ordered, axis=-1)
+        # Keep a token if the mass before it is still below top_p.
+        before = ops.cumsum(probs, axis=-1) - probs  # (batch, vocab)
+        kept = ops.logical_and(
+            before < self.top_p_value * (1 - 1e-6), ordered > -np.inf
+        )
+        kept = ops.logical_or(kept, ops.arange(vocabulary)[None, :] == 0)
+        cutoff = ops.min(
+            ops.where(kept, ordered, np.inf), axis=-1, keepdims=True
+        )  # (batch, 1)
+        logits = ops.where(logits >= cutoff, logits, -np.inf)
+        sampled = keras.random.categorical(logits, 1, seed=self.seed_generator)
+        return ops.where(temperature > 0, sampled[:, 0], greedy)
+
+
+class GPT2Generator:
+    """Generates text with a GPT-2: the LSTM generators' `generate` and `stream`.
+
+    Text in, text out: the byte-level BPE encodes any seed, so there is no
+    vocabulary to check against (`strict` is accepted and has no effect).
+
+    Args:
+        model: GPT2LanguageModel. The trained model.
+        tokenizer: tokenizers.Tokenizer. Its byte-level BPE.
+        config: GPT2Config. The model's configuration.
+
+    Example:
+    >>> generator = charlstm.load("runs/gpt2")
+    >>> print(generator.generate("def ", 300, temperature=0.75, random_seed=0))
+    """
+
+    def __init__(self, model, tokenizer, config: GPT2Config):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.window = config.sequence_length
+        self.sampler = TokenSampler()
+        model.sampler = self.sampler
+        self._generate_tokens = self._compile()
+
+    def _compile(self):
+        def run(token_ids, padding_mask):
+            inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
+            return self.model.generate_step(inputs, stop_token_ids=None)["token_ids"]
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            signature = [
+                tf.TensorSpec((None, None), tf.int32),  # (batch, time)
+                tf.TensorSpec((None, None), tf.bool),  # (batch, time)
+            ]
+            return tf.function(run, input_signature=signature, jit_compile=False)
+        return run
+
+    @property
+    def traces(self) -> int:
+        """How many times generation was traced: 1 after any number of calls."""
+        counter = getattr(self._generate_tokens, "experimental_get_tracing_count", None)
+        return counter() if counter else 0
+
+    def _round(self, contexts: Sequence[np.ndarray], new_tokens: int) -> list:
+        """Generates `new_tokens` (at least) after each context, in one batch.
+
+        Contexts are right-padded; keras-hub keeps each row's own tokens and
+        samples from the shortest row's end, so shorter rows get more tokens.
+        Returns the new tokens of every row.
+        """
+        longest = max(len(c) for c in contexts)
+        width = longest + new_tokens
+        ids = np.zeros((len(contexts), width), dtype=np.int32)  # (rows, time)
+        mask = np.zeros((len(contexts), width), dtype=bool)  # (rows, time)
+        for row, context in enumerate(contexts):
+            ids[row, : len(context)] = context
+            mask[row, : len(context)] = True
+        out = np.asarray(self._generate_tokens(ids, mask))  # (rows, time)
+        return [out[row, len(c) :] for row, c in enumerate(contexts)]
+
+    def _prompts(self, histories, needed: int) -> tuple[list, int]:
+        """The context of each row for a round of `needed` tokens, and the round's
+        token count: everything if it fits the window, else the last half of the
+        window (at least) as context."""
+        longest = max(len(h) for h in histories)
+        new = max(1, min(needed, self.window - 1))
+        if longest + new > self.window:
+            new = min(new, max(1, self.window // 2))
+        keep = self.window - new
+        return [h[len(h) - keep :] for h in histories], new
+
+    def _tokens_for(self, characters: int) -> int:
+        """A round's token count for `characters` more characters."""
+        per_token = self.config.characters_per_token or 1.0
+        return max(1, math.ceil(characters / per_token * 1.1) + 1)
+
+    def generate(
+        self,
+        seed: str | Sequence[str],
+        length: int,
+        temperature: float = 0.75,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        num_samples: int = 1,
+        random_seed: int | None = None,
+        strict: bool = True,
+        stop: str | Sequence[str] | None = None,
+    ):
+        """Generates `length` characters after a warm-up `seed`.
+
+        Args:
+            seed: str, or a list of str, generated from together.
+            length: int. Number of characters to generate (at most).
+            temperature: float. 0 is greedy.
+            top_k: int or None. Sample among the k most likely tokens.
+            top_p: float or None. Nucleus sampling with this probability mass.
+            num_samples: int. Independent samples per seed, generated together.
+            random_seed: int or None. Makes the output reproducible.
+            strict: bool. No effect: every character can be encoded.
+            stop: str, list of str, or None. A sample ends before the first
+                occurrence of any of these in its generated text.
+
+        Returns:
+            The seed followed by the generated characters: a str; a list of
+            `num_samples` str when `num_samples > 1`; for a list of seeds, a list
+            with one such entry per seed.
+        """
+        check_sampling(temperature, top_k, top_p)
+        check_count("length", length, 0)
+        check_count("num_samples", num_samples, 1)
+        matcher = StopMatcher(check_stop(stop))
+        batched = not isinstance(seed, str)
+        seeds = list(seed) if batched else [seed]
+        if not seeds:
+            raise ValueError(f"`seed` must not be an empty list. Received: {seed!r}")
+        encoded = [self._encode(s) for s in seeds]
+        rows = [e for e in encoded for _ in range(num_samples)]
+        texts = self._generate_rows(
+            rows, length, temperature, top_k, top_p, random_seed, matcher
+        )
+        results = [seeds[i // num_samples] + text for i, text in enumerate(texts)]
+        grouped = [
+            results[i : i + num_samples] if num_samples > 1 else results[i]
+            for i in range(0, len(results), num_samples)
+        ]
+        return grouped if batched else grouped[0]
+
+    def _encode(self, seed: str) -> np.ndarray:
+        if not isinstance(seed, str) or not seed:
+            raise ValueError(
+                f"`seed` must be a non-empty string. Received: seed={seed!r}"
+            )
+        return encode(self.tokenizer, [seed])[0]
+
+    def _generate_rows(
+        self, rows, length, temperature, top_k, top_p, random_seed, matcher
+    ) -> list[str]:
+        """The generated text of every row (seeds not included)."""
+        texts = [""] * len(rows)
+        if not length:
+            return texts
+        if random_seed is None:
+            random_seed = int(np.random.default_rng().integers(2**31))
+        self.sampler.configure(temperature, top_k, top_p, random_seed)
+        histories = [np.asarray(r) for r in rows]
+        generated = [np.zeros(0, dtype=np.int32) for _ in rows]
+        live = list(range(len(rows)))
+        while live:
+            needed = max(length - len(texts[row]) for row in live)
+            contexts, new = self._prompts(
+                [histories[r] for r in live], self._tokens_for(needed)
+            )
+            for row, tokens in zip(live, self._round(contexts, new), strict=True):
+                histories[row] = np.concatenate([histories[row], tokens])
+                generated[row] = np.concatenate([generated[row], tokens])
+                texts[row] = decode(self.tokenizer, generated[row])
+            live = [r for r in live if not self._finished(texts, r, length, matcher)]
+        return [text[:length] for text in texts]
+
+    @staticmethod
+    def _finished(texts, row, length, matcher: StopMatcher) -> bool:
+        """Whether a row is done; cuts its text at a stop string within `length`."""
+        if matcher.stops:
+            cut = matcher.find(texts[row][:length], 0)
+            if cut is not None:
+                texts[row] = texts[row][:cut]
+                return True
+        return len(texts[row]) >= length
+
+    def complete(self, prefix: str, **kwargs):
+        """Not for GPT-2: line completion by beam search runs on LSTM runs only."""
+        raise ValueError(
+            "line completion (`complete`) runs on LSTM runs only; on a GPT-2 run use "
+            "generate(prefix, length, stop='\\n')"
+        )
+
+    def stream(
+        self,
+        seed: str,
+        length: int,
+        temperature: float = 0.75,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        random_seed: int | None = None,
+        strict: bool = True,
+        stop: str | Sequence[str] | None = None,
+    ) -> Iterator[str]:
+        """Yields the generated text piece by piece as it is produced.
+
+        Arguments as in `generate` for one seed (the seed is not yielded). Tokens
+        come `STREAM_TOKENS` at a time; characters that might begin a stop string
+        are held back until it is clear they do not, and the stop string itself is
+        never yielded. The text joined is `generate`'s with the same arguments up
+        to the random draws.
+
+        Example:
+        >>> for piece in generator.stream("def ", 200, stop="\\n\\n"):
+        ...     print(piece, end="", flush=True)
+        """
+        check_sampling(temperature, top_k, top_p)
+        check_count("length", length, 0)
+        matcher = StopMatcher(check_stop(stop))
+        history = self._encode(seed)
+        if not length:
+            return
+        if random_seed is None:
+            random_seed = int(np.random.default_rng().integers(2**31))
+        self.sampler.configure(temperature, top_k, top_p, random_seed)
+        generated = np.zeros(0, dtype=np.int32)
+        sent = 0  # characters yielded so far
+        while True:
+            contexts, new = self._prompts([history], STREAM_TOKENS)
+            tokens = self._round(contexts, new)[0]
+            history = np.concatenate([history, tokens])
+            generated = np.concatenate([generated, tokens])
+            text = decode(self.tokenizer, generated)
+            window = text[:length]
+            cut = matcher.find(window, 0) if matcher.stops else None
+            done = cut is not None or len(text) >= length
+            ready = cut if cut is not None else len(window)
+            if not done:
+                # A trailing replacement character may be half of a multi-byte one.
+                ready = min(ready, len(text.rstrip("\ufffd")))
+                ready = min(ready, len(window) - matcher.held_back(window))
+            if ready > sent:
+                yield text[sent:ready]
+                sent = ready
+            if done:
+                return
