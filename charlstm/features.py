@@ -240,6 +240,8 @@ def _tokenize_spans(text: str):
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
         return None
+    if any(t.type == tokenize.ERRORTOKEN and t.string[:1] in "'\"" for t in tokens):
+        return None  # an unclosed one-quote string (Python < 3.12)
     starts = _offsets(text)
     offset = lambda point: starts[point[0]] + point[1]  # noqa: E731
     skipped = (tokenize.NL, tokenize.COMMENT)
@@ -262,8 +264,9 @@ def _tokenize_spans(text: str):
             span = _inside(offset(t.start), t.string)
             following = significant[k + 1].type if k + 1 < len(significant) else None
             opens_body = previous is None or (
-                previous == tokenize.INDENT and header in DOCSTRING_OWNERS
-            )
+                previous == tokenize.INDENT
+                and (header is None or header in DOCSTRING_OWNERS)
+            )  # None: the text starts indented
             statement = following in (tokenize.NEWLINE, tokenize.ENDMARKER, None)
             (docstrings if opens_body and statement else strings).append(span)
         if t.type == tokenize.NEWLINE:

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charlstm.features import (
     PYTHON_FEATURES,
@@ -172,3 +174,34 @@ def test_bad_arguments():
 def test_at_takes_the_features_at_positions():
     f = text_features("ab(c)\n", "python")
     assert f.at([2, 4])["bracket_depth"].tolist() == [1.0, 0.0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="'\"#()[]{}\\ \n\tabrf:=.", max_size=60))
+def test_any_text_gets_well_formed_features(text):
+    """Generated text can be anything: the features never fail, and strings,
+    docstrings and comments never overlap."""
+    for language in ("python", "text"):
+        f = text_features(text, language)
+        for values in f.values.values():
+            assert values.shape == (len(text),) and values.dtype == np.float32
+        assert (f.values["bracket_depth"] >= 0).all()
+    f = text_features(text, "python")
+    marks = [f.values[n] for n in ("in_string", "in_docstring", "in_comment")]
+    assert all(set(np.unique(m)) <= {0.0, 1.0} for m in marks)
+    assert (sum(marks) <= 1).all()
+
+
+PIECES = [
+    *("def f():", "class A:", "async ", "@d\n", "if x:", "pass", "y = 1\n"),
+    *("'''", '"""', '"', "'", "#", "(", ")", "[", "]", "\\", "\\n"),
+    *("\n", "    ", "\t", " ", "x", "=", "r", "f", "b", ":"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).map("".join))
+def test_scan_agrees_with_tokenize_wherever_tokenize_reads_the_text(text):
+    spans = _tokenize_spans(text)
+    if spans is not None:
+        assert spans == _scan_spans(text)
