@@ -184,18 +184,22 @@ def export_checkpoint(run_dir: str | os.PathLike, arrays, model_name="model.kera
     return save_beside(run_dir / model_name, EngineWeights(config, list(arrays)))
 
 
-def _internal_layout(cell: str, units: int):
-    """The column order and scale of the engine's gate layout (see `_Layer`)."""
+def _to_layout(cell: str, units: int, a, out=None) -> np.ndarray:
+    """`a` (..., gates * units) in Keras's gate order, in the engine's layout
+    (see `_Layer`), written to `out` (a new float32 array if None)."""
+    a = np.asarray(a)
+    out = np.empty(a.shape, np.float32) if out is None else out
     u = units
-    if cell == "lstm":  # Keras (i, f, c, o) -> (i, f, o, c); sigmoid gates halved
-        order = np.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]
-        scale = np.r_[np.full(3 * u, 0.5), np.ones(u)]
-    elif cell == "gru":  # (z, r, h); z and r halved
-        order = np.arange(3 * u)
-        scale = np.r_[np.full(2 * u, 0.5), np.ones(u)]
+    if cell == "lstm":  # (i, f, c, o) -> (i, f, o, c); i, f, o halved
+        out[..., : 2 * u] = a[..., : 2 * u]
+        out[..., 2 * u : 3 * u] = a[..., 3 * u :]
+        out[..., 3 * u :] = a[..., 2 * u : 3 * u]
+        out[..., : 3 * u] *= 0.5
     else:
-        order, scale = np.arange(u), np.ones(u)
-    return order, scale.astype(np.float32)
+        out[...] = a
+        if cell == "gru":  # (z, r, h); z and r halved
+            out[..., : 2 * u] *= 0.5
+    return out
 
 
 class _Layer:
@@ -214,19 +218,16 @@ class _Layer:
     def __init__(self, cell: str, kernel, recurrent, bias):
         self.cell = cell
         self.units = recurrent.shape[0]
-        order, scale = _internal_layout(cell, self.units)
-        features = kernel.shape[0]
-        stacked = np.concatenate([kernel, recurrent])[:, order] * scale
+        u, features = self.units, kernel.shape[0]
         # (features + units, gates * units), C-contiguous; views of its rows:
-        self.weights = np.ascontiguousarray(stacked, dtype=np.float32)
-        self.kernel = self.weights[:features]  # (features, gates * units)
-        self.recurrent = self.weights[features:]  # (units, gates * units)
+        self.weights = np.empty((features + u, recurrent.shape[1]), np.float32)
+        self.kernel = _to_layout(cell, u, kernel, self.weights[:features])
+        self.recurrent = _to_layout(cell, u, recurrent, self.weights[features:])
         if cell == "gru":
-            self.input_bias = (bias[0][order] * scale).astype(np.float32)
-            self.recurrent_bias = (bias[1][order] * scale).astype(np.float32)
+            self.input_bias = _to_layout(cell, u, bias[0])
+            self.recurrent_bias = _to_layout(cell, u, bias[1])
         else:
-            self.input_bias = (bias[order] * scale).astype(np.float32)
-            self.recurrent_bias = None
+            self.input_bias, self.recurrent_bias = _to_layout(cell, u, bias), None
         self.state_names = ("h", "c") if cell == "lstm" else ("h",)
 
     def allocate(self, h: np.ndarray, inputs: np.ndarray | None) -> None:
