@@ -63,7 +63,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="start over in an existing --out"
     )
     t.add_argument(
-        "--preset", choices=["seed000", "seed002"], help="a seed's exact configuration"
+        "--preset",
+        metavar="NAME|DIR",
+        help="a seed's exact configuration (seed000, seed002); with --backend gpt2, "
+        "a keras-hub GPT-2 preset directory to fine-tune",
     )
     t.add_argument("--pattern", help="file-name glob inside directories, e.g. '*.py'")
     t.add_argument(
@@ -110,6 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--sample-seed", default="\n", help="warm-up seed of those samples")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    from charlstm.backends.gpt2_cli import add_gpt2_train_options
+
+    add_gpt2_train_options(t)
 
     g = commands.add_parser("generate", help="generate text from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
@@ -204,6 +210,10 @@ def _train(args) -> int:
     epochs = args.epochs
     if epochs is None and args.time_budget is not None:
         epochs = UNLIMITED_EPOCHS
+    from charlstm.backends import gpt2_cli
+
+    if gpt2_cli.train_backend(args) == "gpt2":
+        return gpt2_cli.run_train(args, epochs, _note)
     config = make_config(
         args.preset,
         epochs=epochs,
@@ -305,8 +315,11 @@ def _train(args) -> int:
 
 
 def _generate(args) -> int:
+    from charlstm.backends import gpt2_cli
     from charlstm.generation import load
 
+    if gpt2_cli.run_backend(args.run_dir) == "gpt2":
+        return gpt2_cli.run_generate(args, _note)
     generator = load(args.run_dir, args.checkpoint)
     texts = generator.generate(
         args.seed,
@@ -324,12 +337,15 @@ def _generate(args) -> int:
 
 
 def _evaluate(args) -> int:
+    from charlstm.backends import gpt2_cli
     from charlstm.config import RunConfig
     from charlstm.evaluation import evaluate
     from charlstm.generation import load
     from charlstm.runs import RunFiles
     from charlstm.text import read_bytes
 
+    if gpt2_cli.run_backend(args.run_dir) == "gpt2":
+        return gpt2_cli.run_evaluate(args, _note)
     generator = load(args.run_dir, args.checkpoint)
     lowercase = RunConfig.load(RunFiles(args.run_dir).config).data.lowercase
     data, _ = read_bytes(args.corpus, args.pattern, lowercase)

@@ -150,7 +150,14 @@ def run_train(args, epochs: int | None, note) -> int:
         names = ("num_layers", "num_heads", "hidden_dim", "sequence_length")
         names += ("vocabulary_size", "dropout", "learning_rate", "clipnorm")
         names += ("batch_size", "preset")
-        model = GPT2Config(**{n: getattr(args, n) for n in _given(args, names)})
+        fields = {n: getattr(args, n) for n in _given(args, names)}
+        if args.preset and args.sequence_length is None:
+            # The default window, or the preset's positions if fewer.
+            from charlstm.backends.gpt2 import check_preset
+
+            positions = check_preset(args.preset)["max_sequence_length"]
+            fields["sequence_length"] = min(GPT2Config.sequence_length, positions)
+        model = GPT2Config(**fields)
         names = ("pattern", "lowercase", "validation_split")
         data = DataConfig(**{n: getattr(args, n) for n in _given(args, names)})
         training = TrainingConfig(
