@@ -73,11 +73,12 @@ class _Hypothesis:
         )
 
 
-def _entropy_bits(probs: np.ndarray) -> np.ndarray:
-    """Entropy of each row of (batch, vocab) probabilities, in bits."""
-    p = probs.astype(np.float64)
+def _entropy_bits(probs: np.ndarray, logp: np.ndarray | None = None) -> np.ndarray:
+    """Entropy of each row of (batch, vocab) probabilities, in bits; `logp` is
+    their log if already computed."""
+    p = probs.astype(np.float64, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p), 0.0)
+        terms = np.where(p > 0, p * (np.log(p) if logp is None else logp), 0.0)
     return -terms.sum(axis=-1) / LN2
 
 
@@ -110,11 +111,10 @@ def beam_search(
     ended = []
     for t in range(max_length):
         probs = np.asarray(probs, dtype=np.float64)  # (live, vocab)
-        entropies = _entropy_bits(probs)
         with np.errstate(divide="ignore"):
-            scores = np.array([h.log_probability for h in live])[:, None] + np.log(
-                probs
-            )  # (live, vocab)
+            logp = np.log(probs)  # (live, vocab)
+        entropies = _entropy_bits(probs, logp)
+        scores = np.array([h.log_probability for h in live])[:, None] + logp
         _restrict(scores, live, constraint)
         flat = scores.ravel()
         k = min(flat.size, 2 * width + 1)
