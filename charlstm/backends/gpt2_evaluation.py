@@ -10,8 +10,8 @@ The model sees at most `window` tokens, so long texts are scored in sliding
 windows. Each window scores the next `stride` targets (default half the window)
 and reads up to `window` inputs before them (window 6, stride 3):
 
-    inputs of window 1:  t0 t1 t2                 scores t1 t2 t3
-    inputs of window 2:  t0 t1 t2 t3 t4 t5        scores t4 t5 t6
+    inputs of window 1:  t0 t1 t2                    scores t1 t2 t3
+    inputs of window 2:  t0 t1 t2 t3 t4 t5           scores t4 t5 t6
     inputs of window 3:           t3 t4 t5 t6 t7 t8  scores t7 t8 t9
 
 Precisely, the targets [p, q) are scored from the inputs
