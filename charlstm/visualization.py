@@ -74,8 +74,10 @@ class View:
 
 
 def auto_views(ranking: dict) -> list[View]:
-    """The best neuron of each feature of a `rank_neurons` ranking, as views."""
-    return [View(s.neuron, s, "auto") for s in auto_neurons(ranking)]
+    """The best neuron of each feature of a `rank_neurons` ranking, as views,
+    the closest followers first."""
+    best = sorted(auto_neurons(ranking), key=lambda s: -abs(s.correlation))
+    return [View(s.neuron, s, "auto") for s in best]
 
 
 def given_views(acts: Activations, features: TextFeatures, neurons) -> list[View]:

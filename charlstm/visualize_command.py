@@ -38,10 +38,16 @@ def add_visualize_parser(commands) -> None:
         metavar="N",
         help=f"with --seed: characters to generate (default {DEFAULT_LENGTH})",
     )
-    v.add_argument("--temperature", type=float, default=0.75)
-    v.add_argument("--top-k", type=int)
-    v.add_argument("--top-p", type=float)
-    v.add_argument("--random-seed", type=int)
+    v.add_argument(
+        "--temperature",
+        type=float,
+        default=0.75,
+        metavar="T",
+        help="with --seed: 0 is greedy (default 0.75)",
+    )
+    v.add_argument("--top-k", type=int, metavar="K", help="with --seed")
+    v.add_argument("--top-p", type=float, metavar="P", help="with --seed")
+    v.add_argument("--random-seed", type=int, metavar="R", help="with --seed")
     v.add_argument("--out", metavar="HTML", required=True, help="the page to write")
     v.add_argument(
         "--neurons",

@@ -108,6 +108,11 @@ def test_page_has_one_coloured_span_per_character_per_neuron(view):
         scale = np.abs(values).max()
         assert [s[1] for s in spans] == colours(values / scale)
         assert [("eol" in s[0]) for s in spans] == [t == "\n" for t in acts.tokens]
+    auto = [v for v in views if v.picked == "auto"]  # one per varying feature
+    ranking = rank_neurons(acts, features)
+    assert {v.score.feature for v in auto} == {f for f, s in ranking.items() if s}
+    strength = [abs(v.score.correlation) for v in auto]
+    assert strength == sorted(strength, reverse=True)  # the closest first
     assert parsed.headings[0].startswith(f"layer {views[0].neuron.layer}, unit ")
     assert "— tracks" in parsed.headings[0]
     assert "(r=" in parsed.headings[0]
