@@ -147,8 +147,7 @@ def beam_search(
             break
         live = survivors
         if t + 1 < max_length:
-            if rows != list(range(len(rows))):  # greedy search keeps its one row
-                engine.select(rows)
+            engine.select(rows)
             probs = engine.step(np.array([h.ids[-1] for h in live]))
     candidates = [(h, True) for h in ended] + [(h, False) for h in live]
     candidates.sort(key=lambda pair: -pair[0].log_probability)

@@ -105,6 +105,11 @@ def test_select_reorders_and_resizes_streams():
     np.testing.assert_allclose(probs[0], probs[1])
     engine.set_state(state)
     assert engine.batch_size == 2
+    engine.select([0, 1])  # in place: nothing to move
+    assert engine.get_state()[0].tolist() == state[0].tolist()
+    engine.select([0])  # rows in order, fewer of them: still a resize
+    assert engine.batch_size == 1
+    np.testing.assert_array_equal(engine.get_state()[0], state[0][:1])
 
 
 def test_step_reuses_its_buffers():
