@@ -585,6 +585,12 @@ def main(argv=None) -> int:
         )
         print(f"charlstm: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as error:
+        # Only the one-line messages that name a missing extra; anything else is a bug.
+        if "pip install" not in str(error):
+            raise
+        print(f"charlstm: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("charlstm: interrupted", file=sys.stderr)
         return 130

@@ -219,3 +219,26 @@ def test_resume_refuses_settings_it_cannot_change(trained_run, capsys):
     )
     line = error_line(capsys)
     assert "--cell" in line and "--units" in line and "resuming" in line
+
+
+def test_a_missing_extra_is_one_line_and_other_import_errors_propagate(
+    monkeypatch, capsys
+):
+    import charlstm.cli as cli
+
+    def missing_extra(args):
+        raise ImportError("plots need matplotlib: pip install 'charlstm[viz]'")
+
+    monkeypatch.setattr(cli, "_plot", missing_extra)
+    assert main(["plot", "runs/none", "--out", "plots"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "charlstm: error: plots need matplotlib: pip install 'charlstm[viz]'\n"
+    )
+
+    def broken(args):
+        raise ImportError("cannot import name 'x' from 'charlstm.y'")
+
+    monkeypatch.setattr(cli, "_plot", broken)
+    with pytest.raises(ImportError, match="cannot import name"):
+        main(["plot", "runs/none", "--out", "plots"])
