@@ -48,6 +48,10 @@ class ModelConfig:
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
     lr_decay: float = 0.97  # learning-rate factor per epoch (1.0: constant)
     l2: float = 0.0  # L2 weight on every kernel
+    # Input projections of a whole sequence in one matrix product, only the
+    # recurrent product in the loop (charlstm.fast_rnn): same weights and
+    # results as Keras's layers, faster on CPU. False: Keras's own layers.
+    fast_path: bool = True
 
     def __post_init__(self):
         _check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)
@@ -95,6 +99,11 @@ class ModelConfig:
             lr_decay=self.lr_decay,
         )
         _check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
+        _check(
+            isinstance(self.fast_path, bool),
+            "`fast_path` must be True or False.",
+            fast_path=self.fast_path,
+        )
 
 
 @dataclass

@@ -6,12 +6,15 @@ import keras
 from keras import ops
 
 from charlstm.config import ModelConfig
+from charlstm.fast_rnn import FastGRU, FastLSTM, FastSimpleRNN
 
 _CELLS = {
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
     "simple_rnn": keras.layers.SimpleRNN,
 }
+# Same weights and results, input projections out of the loop (ModelConfig.fast_path).
+_FAST_CELLS = {"lstm": FastLSTM, "gru": FastGRU, "simple_rnn": FastSimpleRNN}
 
 
 @keras.saving.register_keras_serializable(package="charlstm")
@@ -82,7 +85,7 @@ def build_model(
             config.vocabulary_size, config.embedding_dim, name="embedding"
         )(inputs)
     # x: (batch, time, features)
-    cell = _CELLS[config.cell]
+    cell = (_FAST_CELLS if config.fast_path else _CELLS)[config.cell]
     for i in range(config.num_layers):
         x = cell(
             config.units,
