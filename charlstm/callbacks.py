@@ -96,6 +96,7 @@ class TimeBudget(keras.callbacks.Callback):
             )
         self.seconds = seconds
         self.stopped = False
+        self.batches = 0  # batches trained: at least one, even on a tiny budget
 
     def on_train_begin(self, logs=None):
         self._start = None
@@ -105,6 +106,7 @@ class TimeBudget(keras.callbacks.Callback):
             self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
         if time.perf_counter() - self._start >= self.seconds:
             self.stopped = True
             self.model.stop_training = True

@@ -293,7 +293,13 @@ def _train(args) -> int:
         )
     )
     if result.stopped_on_budget:
-        _note(f"stopped on the time budget of {args.time_budget:g} s")
+        if result.budget_batches == 1:
+            _note(
+                f"the time budget of {args.time_budget:g} s is shorter than one "
+                "batch: trained one batch"
+            )
+        else:
+            _note(f"stopped on the time budget of {args.time_budget:g} s")
     if result.history:
         last = result.history[-1]
         unit = "token" if result.config.data.tokens == "word" else "char"

@@ -40,6 +40,7 @@ class TrainResult:
     stats: TextStats = field(default_factory=TextStats)  # what reading the corpus found
     unknown_dropped: int = 0  # corpus characters outside a resumed run's vocabulary
     stopped_on_budget: bool = False  # whether the time budget ended training
+    budget_batches: int = 0  # batches trained under the time budget, if any
 
     def generator(self):
         """A `TextGenerator` with the weights of the last epoch."""
@@ -189,6 +190,7 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
         stats=corpus.stats,
         unknown_dropped=corpus.unknown_dropped,
         stopped_on_budget=bool(budget and budget.stopped),
+        budget_batches=budget.batches if budget else 0,
     )
 
 
