@@ -48,10 +48,11 @@ class ModelConfig:
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
     lr_decay: float = 0.97  # learning-rate factor per epoch (1.0: constant)
     l2: float = 0.0  # L2 weight on every kernel
-    # Input projections of a whole sequence in one matrix product, only the
-    # recurrent product in the loop (charlstm.fast_rnn): same weights and
-    # results as Keras's layers, faster on CPU. False: Keras's own layers.
-    fast_path: bool = True
+    # True: input projections of a whole sequence in one matrix product, only
+    # the recurrent product in the loop (charlstm.fast_rnn), with Keras's weights
+    # and results. Off until benchmarks/train_fast_path.py shows it faster on a
+    # quiet machine (docs/benchmarks.md). False: Keras's own layers.
+    fast_path: bool = False
 
     def __post_init__(self):
         _check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)

@@ -28,7 +28,9 @@ def _pair(cell, encoding="embedding", batch_size=3, sequence_length=5):
     plain = build_model(
         dataclasses.replace(config, fast_path=False), batch_size, sequence_length
     )
-    fast = build_model(config, batch_size, sequence_length)
+    fast = build_model(
+        dataclasses.replace(config, fast_path=True), batch_size, sequence_length
+    )
     rng = np.random.default_rng(0)
     weights = [rng.normal(0, 0.5, w.shape).astype("float32") for w in plain.weights]
     plain.set_weights(weights)
@@ -136,7 +138,8 @@ def test_training_gives_the_same_loss_trajectory():
 
 def test_saved_run_round_trips_the_setting_and_the_layer(tmp_path):
     run = tmp_path / "run"
-    result = charlstm.train(text=make_text(), run_dir=run, config=tiny_config())
+    config = tiny_config(fast_path=True)
+    result = charlstm.train(text=make_text(), run_dir=run, config=config)
     saved = json.loads((run / "config.json").read_text())
     assert saved["model"]["fast_path"] is True
     assert charlstm.RunConfig.load(run / "config.json") == result.config
@@ -151,7 +154,7 @@ def test_saved_run_round_trips_the_setting_and_the_layer(tmp_path):
 @pytest.mark.parametrize("cell", sorted(PAIRS))
 def test_numpy_engine_runs_fast_path_weights(cell):
     plain, fast = _pair(cell, batch_size=2, sequence_length=None)
-    config = tiny_model_config(cell, dropout=0.0)
+    config = tiny_model_config(cell, dropout=0.0, fast_path=True)
     engine = NumpyEngine(EngineWeights(config, fast.get_weights()), batch_size=2)
     x = _batches(1, batch_size=2, sequence_length=6)[0]
     expected = fast(x).numpy()  # (batch, time, vocab)
@@ -159,6 +162,7 @@ def test_numpy_engine_runs_fast_path_weights(cell):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_fast_path_must_be_a_bool():
+def test_fast_path_must_be_a_bool_and_defaults_to_keras_layers():
+    assert charlstm.ModelConfig().fast_path is False
     with pytest.raises(ValueError, match="fast_path"):
         charlstm.ModelConfig(fast_path="yes")

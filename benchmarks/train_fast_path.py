@@ -1,0 +1,177 @@
+"""Training chars/s: Keras's own LSTM layers vs charlstm's fast path, same run.
+
+For each model, a plain-Keras model (`fast_path=False`, the default) and the
+fast-path model (`fast_path=True`, `charlstm.fast_rnn`) are built with `build_model`/`compile_model`
+and trained on the same random ids, in blocks of `--batches` batches taken in
+turn (plain, fast, plain, fast, ...) so that both see the same machine load. The
+table gives the median chars/s over the blocks, the median of the per-block
+ratios to plain Keras, and the ratio of CPU-time rates (less sensitive to other
+processes than wall time). Optional variants: `fast_unroll` (the loop unrolled
+in the graph) and `fast_xla` (`jit_compile=True`).
+
+The matrix-product bound is the chars/s the model would reach if a training
+step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
+products backward), all running at the FLOP rate of one recurrent product
+`(batch, units) @ (units, 4 units)` measured here.
+
+Run by hand, alone on the machine:
+
+    python benchmarks/train_fast_path.py --repeats 10 --batches 20
+"""
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import charlstm  # noqa: E402
+from charlstm.model import build_model, compile_model, recurrent_layers  # noqa: E402
+
+VOCABULARY = 100  # about the stdlib corpus's
+MODELS = {
+    # The default: 2 x LSTM(128), embedding 64, batch 64, sequence 50.
+    "2x128": lambda: charlstm.make_config(vocabulary_size=VOCABULARY),
+    # Seed 002's 3 x LSTM(512), one-hot, dropout 0.5, batch 64, sequence 100.
+    "3x512": lambda: charlstm.make_config("seed002", vocabulary_size=VOCABULARY),
+}
+VARIANTS = ("plain", "fast", "fast_unroll", "fast_xla")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def build(config, variant):
+    model_config = dataclasses.replace(config.model, fast_path=variant != "plain")
+    keras.utils.set_random_seed(0)
+    model = build_model(
+        model_config, config.data.batch_size, config.data.sequence_length
+    )
+    if variant == "fast_unroll":
+        for layer in recurrent_layers(model):
+            layer.unroll = True  # read when the training step is traced
+    compile_model(model, model_config, steps_per_epoch=1000)
+    if variant == "fast_xla":
+        model.jit_compile = True
+    return model
+
+
+def matmul_bound(config):
+    """Chars/s if a training step cost only its matrix products at the measured rate."""
+    import tensorflow as tf
+
+    m, batch = config.model, config.data.batch_size
+    features = VOCABULARY if m.input_encoding == "one_hot" else m.embedding_dim
+    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[m.cell]
+    macs = m.units * VOCABULARY  # softmax
+    for i in range(m.num_layers):
+        macs += ((features if i == 0 else m.units) + m.units) * gates * m.units
+    flops_per_char = 6 * macs  # forward + two products backward, 2 FLOPs a MAC
+    h = tf.random.normal((batch, m.units))
+    u = tf.random.normal((m.units, gates * m.units))
+
+    @tf.function
+    def products(h):
+        for _ in range(100):
+            h = tf.matmul(h, u)[:, : m.units] * 1e-3
+        return h
+
+    products(h)
+    best = min(_timed(lambda: products(h).numpy()) for _ in range(5))
+    rate = 100 * 2 * batch * m.units * gates * m.units / best  # FLOP/s
+    return rate / flops_per_char, rate
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(name, variants, repeats, batches):
+    config = MODELS[name]()
+    batch, length = config.data.batch_size, config.data.sequence_length
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, VOCABULARY, (batches * batch, length)).astype("int32")
+    y = rng.integers(0, VOCABULARY, (batches * batch, length))
+    models, compile_seconds = {}, {}
+    for variant in variants:
+        start = time.perf_counter()
+        models[variant] = build(config, variant)
+        models[variant].fit(x[:batch], y[:batch], batch_size=batch, verbose=0)
+        compile_seconds[variant] = time.perf_counter() - start
+        log(f"{name} {variant}: built and compiled in {compile_seconds[variant]:.1f} s")
+    wall = {v: [] for v in variants}
+    cpu = {v: [] for v in variants}
+    chars = batches * batch * length
+    for r in range(repeats):
+        for variant in variants:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            models[variant].fit(
+                x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0
+            )
+            wall[variant].append(chars / (time.perf_counter() - start))
+            cpu[variant].append(chars / (time.process_time() - start_cpu))
+        log(f"{name}: repeat {r + 1}/{repeats}")
+    bound, flop_rate = matmul_bound(config)
+    base = variants[0]
+    rows = []
+    for variant in variants:
+        ratios = [a / b for a, b in zip(wall[variant], wall[base], strict=True)]
+        median = statistics.median(wall[variant])
+        rows.append(
+            f"| {name} | {variant} | {median:,.0f} | {statistics.median(ratios):.2f} "
+            f"| {min(ratios):.2f}-{max(ratios):.2f} "
+            f"| {statistics.median(cpu[variant]) / statistics.median(cpu[base]):.2f} "
+            f"| {median / bound:.2f} | {compile_seconds[variant]:.0f} |"
+        )
+    note = (
+        f"- {name}: matrix-product bound {bound:,.0f} chars/s "
+        f"(recurrent product at {flop_rate / 1e9:.1f} GFLOP/s)"
+    )
+    return rows, note
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--models", default="2x128,3x512", help=f"comma-separated: {list(MODELS)}")
+    add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
+    add("--repeats", type=int, default=10, help="blocks per variant")
+    add("--batches", type=int, default=20, help="batches per block")
+    args = parser.parse_args()
+    models = args.models.split(",")
+    variants = args.variants.split(",")
+    for name in models:
+        if name not in MODELS:
+            parser.error(f"--models: unknown {name!r}; choose from {list(MODELS)}")
+    for variant in variants:
+        if variant not in VARIANTS:
+            parser.error(f"--variants: unknown {variant!r}; choose from {VARIANTS}")
+    print(
+        f"| model | variant | train chars/s (median) | ratio to {variants[0]} "
+        "(median) | ratio range | CPU-time ratio | of matmul bound | compile s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    notes = []
+    for name in models:
+        rows, note = measure(name, variants, args.repeats, args.batches)
+        print("\n".join(rows), flush=True)
+        notes.append(note)
+    print(
+        f"\n{args.repeats} interleaved blocks of {args.batches} batches per variant; "
+        "random ids, vocabulary 100."
+    )
+    print("\n".join(notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
