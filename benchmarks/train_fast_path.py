@@ -1,13 +1,14 @@
 """Training chars/s: Keras's own LSTM layers vs charlstm's fast path, same run.
 
 For each model, a plain-Keras model (`fast_path=False`, the default) and the
-fast-path model (`fast_path=True`, `charlstm.fast_rnn`) are built with `build_model`/`compile_model`
-and trained on the same random ids, in blocks of `--batches` batches taken in
-turn (plain, fast, plain, fast, ...) so that both see the same machine load. The
-table gives the median chars/s over the blocks, the median of the per-block
-ratios to plain Keras, and the ratio of CPU-time rates (less sensitive to other
-processes than wall time). Optional variants: `fast_unroll` (the loop unrolled
-in the graph) and `fast_xla` (`jit_compile=True`).
+fast-path model (`fast_path=True`, `charlstm.fast_rnn`) are built with
+`build_model`/`compile_model` and trained on the same random ids, in blocks of
+`--batches` batches taken in turn (plain, fast, plain, fast, ...) so that both
+see the same machine load. The table gives the median chars/s over the blocks,
+the median of the per-block ratios to plain Keras, and the ratio of CPU-time
+rates (less sensitive to other processes than wall time). Optional variants:
+`fast_unroll` (the loop unrolled in the graph) and `fast_xla`
+(`jit_compile=True`).
 
 The matrix-product bound is the chars/s the model would reach if a training
 step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
