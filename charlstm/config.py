@@ -48,10 +48,10 @@ class ModelConfig:
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
     lr_decay: float = 0.97  # learning-rate factor per epoch (1.0: constant)
     l2: float = 0.0  # L2 weight on every kernel
-    # True: input projections of a whole sequence in one matrix product, only
-    # the recurrent product in the loop (charlstm.fast_rnn), with Keras's weights
-    # and results. Off until benchmarks/train_fast_path.py shows it faster on a
-    # quiet machine (docs/benchmarks.md). False: Keras's own layers.
+    # True: charlstm.fast_rnn's layers (input projections in one product per
+    # sequence, a leaner LSTM backward pass), with Keras's weights and results;
+    # 1.8x faster on 3 x 512 but slower on 2 x 128 (docs/benchmarks.md).
+    # False: Keras's own layers.
     fast_path: bool = False
 
     def __post_init__(self):

@@ -166,3 +166,28 @@ def test_fast_path_must_be_a_bool_and_defaults_to_keras_layers():
     assert charlstm.ModelConfig().fast_path is False
     with pytest.raises(ValueError, match="fast_path"):
         charlstm.ModelConfig(fast_path="yes")
+
+
+def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path):
+    from charlstm.cli import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(make_text(3000))
+    run = tmp_path / "run"
+    args = ["train", str(corpus), "--out", str(run), "--fast-path", "--quiet"]
+    args += ["--units", "8", "--num-layers", "1", "--embedding-dim", "4"]
+    args += ["--batch-size", "4", "--sequence-length", "5", "--epochs", "1"]
+    assert main(args) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["model"]["fast_path"] is True
+    assert charlstm.load(run).generate("ab", 10, random_seed=0).startswith("ab")
+
+
+def test_cli_fast_path_is_an_lstm_backend_option(tmp_path, capsys):
+    from charlstm.cli import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(make_text(3000))
+    args = ["train", str(corpus), "--out", str(tmp_path / "run"), "--fast-path"]
+    assert main(args + ["--backend", "gpt2"]) == 2
+    assert "--fast-path" in capsys.readouterr().err

@@ -22,6 +22,7 @@ LSTM_ONLY = (
     "embedding_dim",
     "lr_decay",
     "l2",
+    "fast_path",
     "tokens",
     "max_tokens",
     "sample_every",
