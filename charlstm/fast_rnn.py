@@ -14,8 +14,8 @@ statefulness and saved configs are Keras's; only `inner_loop` differs. Input or
 recurrent dropout inside the layer, which masks `x_t` anew per step in Keras,
 falls back to Keras's own loop.
 
-On TensorFlow, `FastLSTM` (tanh/sigmoid, no mask, forwards) also has its own
-backward pass (`_tf_lstm_sequence`): the backward loop runs only
+In training on TensorFlow, `FastLSTM` (tanh/sigmoid, no mask, forwards) also has
+its own backward pass (`_tf_lstm_sequence`): the backward loop runs only
 `dz_t @ recurrent_kernel^T` per step, and the recurrent kernel's gradient is one
 product over the whole sequence after it, instead of one per step.
 """
@@ -155,10 +155,11 @@ def _tf_lstm_sequence(xw, h0, c0, recurrent_kernel):
     return run(xw, h0, c0, tf.convert_to_tensor(recurrent_kernel))
 
 
-def _own_gradient_applies(layer, mask) -> bool:
+def _own_gradient_applies(layer, mask, training) -> bool:
     cell = layer.cell
     return (
-        keras.backend.backend() == "tensorflow"
+        training
+        and keras.backend.backend() == "tensorflow"
         and isinstance(cell, keras.layers.LSTMCell)
         and cell.activation is keras.activations.tanh
         and cell.recurrent_activation is keras.activations.sigmoid
@@ -185,7 +186,7 @@ class _ProjectedLoop:
             xw = xw + bias
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
-        if _own_gradient_applies(self, mask):
+        if _own_gradient_applies(self, mask, training):
             h0, c0 = initial_state
             outputs, h, c = _tf_lstm_sequence(xw, h0, c0, cell.recurrent_kernel)
             return h, outputs, [h, c]
@@ -206,7 +207,8 @@ class _ProjectedLoop:
 class FastLSTM(_ProjectedLoop, keras.layers.LSTM):
     """`keras.layers.LSTM` with the input projections computed per sequence.
 
-    Same arguments, weights and results as `keras.layers.LSTM`; faster on CPU.
+    Same arguments, weights and results as `keras.layers.LSTM`; trains faster on
+    CPU when the layer is wide (docs/benchmarks.md).
 
     Example:
     >>> layer = FastLSTM(8, return_sequences=True)

@@ -56,13 +56,14 @@ def test_build_model_picks_the_fast_layer_only_when_asked(cell):
     assert [w.path for w in plain.weights] == [w.path for w in fast.weights]
 
 
+@pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("encoding", ["embedding", "one_hot"])
 @pytest.mark.parametrize("cell", sorted(PAIRS))
-def test_same_outputs_and_states_across_two_stateful_batches(cell, encoding):
+def test_same_outputs_and_states_across_two_stateful_batches(cell, encoding, training):
     plain, fast = _pair(cell, encoding)
     for x in _batches():
-        expected = plain(x, training=False).numpy()  # (batch, time, vocab)
-        got = fast(x, training=False).numpy()
+        expected = plain(x, training=training).numpy()  # (batch, time, vocab)
+        got = fast(x, training=training).numpy()
         np.testing.assert_allclose(got, expected, atol=1e-5)
         for a, b in zip(recurrent_layers(plain), recurrent_layers(fast), strict=True):
             for s_plain, s_fast in zip(a.states, b.states, strict=True):
