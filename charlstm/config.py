@@ -232,6 +232,8 @@ PRESETS = {
             clipnorm=5.0,
             lr_decay=1.0,
             l2=0.0,
+            # Not in the seed: the same function, trained 1.8x faster at this width.
+            fast_path=True,
         ),
         "data": dict(sequence_length=100, batch_size=64, lowercase=True),
     },
