@@ -10,6 +10,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from charlstm.storage import atomic_write_text
 
@@ -165,28 +166,42 @@ class TrainingConfig:
         )
 
 
+# A run's backend, as `config.json` names it, and as messages name it.
+BACKEND_NAMES = {"lstm": "an LSTM", "gpt2": "a GPT-2"}
+
+
 @dataclass
 class RunConfig:
-    """Everything needed to rebuild and continue a run; saved as `config.json`."""
+    """Everything needed to rebuild and continue a run; saved as `config.json`.
+
+    Subclasses for other backends (`charlstm.backends.gpt2_config.GPT2RunConfig`)
+    set `backend` and `model_config`; their `config.json` starts with
+    `"backend": ...`, which is how `charlstm.load` tells runs apart.
+    """
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     version: str = ""  # charlstm version that wrote the run
 
+    backend: ClassVar[str] = "lstm"
+    model_config: ClassVar[type] = ModelConfig
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        return d if self.backend == "lstm" else {"backend": self.backend, **d}
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
-        if d.get("backend", "lstm") != "lstm":
+        found = d.get("backend", "lstm")
+        if found != cls.backend:
             raise ValueError(
-                f"this is a {d['backend']} run, not an LSTM run: use charlstm.load, "
-                "generate or evaluate. Received: backend="
-                f"{d['backend']!r} in config.json"
+                f"config.json holds {BACKEND_NAMES.get(found, repr(found))} run, not "
+                f"{BACKEND_NAMES[cls.backend]} run: charlstm.load, generate and "
+                f"evaluate read either. Received: backend={found!r}"
             )
         return cls(
-            model=ModelConfig(**d.get("model", {})),
+            model=cls.model_config(**d.get("model", {})),
             data=DataConfig(**d.get("data", {})),
             training=TrainingConfig(**d.get("training", {})),
             version=d.get("version", ""),

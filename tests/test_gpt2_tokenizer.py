@@ -81,11 +81,11 @@ def test_configs_round_trip_with_the_backend_marker(tmp_path):
     assert run_backend(tmp_path) == "gpt2"
     assert run_backend(tmp_path / "missing") == "lstm"
     # LSTM code reading this run's config gets one clear line, not a TypeError.
-    with pytest.raises(ValueError, match="gpt2 run, not an LSTM run"):
+    with pytest.raises(ValueError, match="a GPT-2 run, not an LSTM run"):
         RunConfig.load(tmp_path / "config.json")
     RunConfig().save(tmp_path / "config.json")
     assert run_backend(tmp_path) == "lstm"
-    with pytest.raises(ValueError, match="not a GPT-2 run"):
+    with pytest.raises(ValueError, match="an LSTM run, not a GPT-2 run"):
         GPT2RunConfig.load(tmp_path / "config.json")
 
 

@@ -8,16 +8,15 @@ A GPT-2 run directory follows the LSTM's conventions (`config.json`,
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from charlstm.config import DataConfig, TrainingConfig, _check, _is_int
+from charlstm.config import RunConfig, _check, _is_int
 from charlstm.runs import RunFiles
-from charlstm.storage import atomic_write_text
 
 BACKENDS = ("lstm", "gpt2")
 # The fewest tokens a trained byte-level BPE can have: 256 bytes + <|endoftext|>.
@@ -119,7 +118,7 @@ class GPT2Config:
 
 
 @dataclass
-class GPT2RunConfig:
+class GPT2RunConfig(RunConfig):
     """Everything needed to rebuild and continue a GPT-2 run; saved as `config.json`.
 
     `data` is the LSTM's `DataConfig`: its `batch_size`, `sequence_length` and
@@ -130,34 +129,9 @@ class GPT2RunConfig:
     """
 
     model: GPT2Config = field(default_factory=GPT2Config)
-    data: DataConfig = field(default_factory=DataConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    version: str = ""  # charlstm version that wrote the run
 
-    def to_dict(self) -> dict:
-        return {"backend": "gpt2", **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GPT2RunConfig:
-        if d.get("backend") != "gpt2":
-            raise ValueError(
-                "config.json is not a GPT-2 run's. Received: "
-                f"backend={d.get('backend', 'lstm')!r}"
-            )
-        return cls(
-            model=GPT2Config(**d.get("model", {})),
-            data=DataConfig(**d.get("data", {})),
-            training=TrainingConfig(**d.get("training", {})),
-            version=d.get("version", ""),
-        )
-
-    def save(self, path: str | os.PathLike) -> None:
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> GPT2RunConfig:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+    backend: ClassVar[str] = "gpt2"
+    model_config: ClassVar[type] = GPT2Config
 
 
 class GPT2RunFiles(RunFiles):
