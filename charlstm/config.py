@@ -51,7 +51,8 @@ class ModelConfig:
     l2: float = 0.0  # L2 weight on every kernel
     # True: charlstm.fast_rnn's layers (input projections in one product per
     # sequence, a leaner LSTM backward pass), with Keras's weights and results;
-    # 1.8x faster on 3 x 512 but slower on 2 x 128 (docs/benchmarks.md).
+    # 1.5x less CPU time on 3 x 512, but on an idle 2-core machine about as
+    # fast as Keras in wall-clock time (docs/benchmarks.md).
     # False: Keras's own layers.
     fast_path: bool = False
 
@@ -247,8 +248,6 @@ PRESETS = {
             clipnorm=5.0,
             lr_decay=1.0,
             l2=0.0,
-            # Not in the seed: the same function, trained 1.8x faster at this width.
-            fast_path=True,
         ),
         "data": dict(sequence_length=100, batch_size=64, lowercase=True),
     },

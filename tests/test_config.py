@@ -44,8 +44,6 @@ def test_preset_seed002():
     assert model.lr_decay == 1.0  # constant learning rate
     assert model.input_encoding == "one_hot"
     assert data.lowercase is True  # seed 002 lowercased both of its corpora
-    assert model.fast_path is True  # same function, faster at 3 x 512
-    assert preset("seed000").model.fast_path is False  # slower at 2 x 128
 
 
 def test_presets_are_independent_copies():
