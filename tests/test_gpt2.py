@@ -270,3 +270,46 @@ def test_bad_corpora(code, tmp_path):
             data=tiny_data_config(),
         )
     assert not run.exists()  # nothing written for a bad input
+
+
+def test_seeds_are_token_healed(generator):
+    # "def f(a, b):\n" ends in a lone "\n" token; the code always has "\n   "
+    # + " return" there. Healed, the first token is chosen among those starting
+    # with "\n", so the body can start indented.
+    seeds = ["def f(a, b):\n", "x = ", "for key in items:\n", "y"]
+    rows = [generator._encode(s) for s in seeds]
+    histories, generated, cuts = generator._heal(seeds, rows)
+    for seed, row, history, first, cut in zip(
+        seeds, rows, histories, generated, cuts, strict=True
+    ):
+        removed = decode(generator.tokenizer, row[-1:]) if len(row) > 1 else ""
+        assert cut == len(removed)
+        assert list(history[:-1]) == list(row[: len(row) - (len(row) > 1)])
+        assert decode(generator.tokenizer, first).startswith(removed)
+        assert decode(generator.tokenizer, history).startswith(seed)
+    # Greedy, the first token is the model's most likely among those starting
+    # with the removed "\n" (the merged "\n  " and "\n   " included).
+    generator.sampler.configure(0, None, None, 0)
+    _, (first, *_), _ = generator._heal(seeds, rows)
+    context, removed = generator.healer.split(rows[0], seeds[0])
+    inputs = {"token_ids": context[None], "padding_mask": np.ones((1, len(context)))}
+    logits = keras.ops.convert_to_numpy(generator.model(inputs))[0, -1]
+    allowed = generator.healer.allowed(removed)
+    assert allowed.sum() >= 3 and not allowed.all()
+    assert list(first) == [np.argmax(np.where(allowed, logits, -np.inf))]
+    greedy = generator.generate("def f(a, b):\n", 12, temperature=0)
+    assert greedy.startswith("def f(a, b):\n    ")  # indented, as in training
+    out = generator.generate(
+        ["def value_key(value, key):\n", "x"], 20, num_samples=3, random_seed=1
+    )
+    assert out == generator.generate(
+        ["def value_key(value, key):\n", "x"], 20, num_samples=3, random_seed=1
+    )
+    assert all(s.startswith("def value_key(value, key):\n") for s in out[0])
+    assert all(len(s) == 21 and s[0] == "x" for s in out[1])
+    assert len(set(out[0])) > 1  # independent samples
+    streamed = "".join(generator.stream("def f(a, b):\n", 12, temperature=0))
+    assert "def f(a, b):\n" + streamed == greedy
+    generator.generate("if ", 5, random_seed=0)
+    assert generator.traces == 1
+    assert generator._first_tokens.experimental_get_tracing_count() == 1

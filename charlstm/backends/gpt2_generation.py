@@ -10,6 +10,11 @@ Lengths count characters, as for the LSTM: tokens are generated in rounds until
 every sample has `length` characters (or hit a stop string), then cut. A round
 holds at most the model's window (`GPT2Config.sequence_length` tokens); a longer
 text slides the window on, keeping the last half of it as context.
+
+Seeds are token-healed (`charlstm.backends.gpt2_healing`): the seed's last token
+is removed and the first token is sampled, in a graph of its own traced once,
+among the tokens whose text starts with the removed text, so a seed ending in
+"\n" can go on as "\n    " the way the training text did.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ require_gpt2()
 import keras_hub  # noqa: E402
 
 from charlstm.backends.gpt2_config import GPT2Config  # noqa: E402
+from charlstm.backends.gpt2_healing import TokenHealer  # noqa: E402
 from charlstm.backends.gpt2_tokenizer import decode, encode  # noqa: E402
 
 # Tokens per `stream` round: how often characters are handed out.
@@ -112,6 +118,8 @@ class GPT2Generator:
         self.sampler = TokenSampler()
         model.sampler = self.sampler
         self._generate_tokens = self._compile()
+        self.healer = TokenHealer(tokenizer, model.backbone.vocabulary_size)
+        self._first_tokens = self._compile_first()
 
     def _compile(self):
         def run(token_ids, padding_mask):
@@ -124,6 +132,27 @@ class GPT2Generator:
             signature = [
                 tf.TensorSpec((None, None), tf.int32),  # (batch, time)
                 tf.TensorSpec((None, None), tf.bool),  # (batch, time)
+            ]
+            return tf.function(run, input_signature=signature, jit_compile=False)
+        return run
+
+    def _compile_first(self):
+        def run(token_ids, padding_mask, last, allowed):
+            inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
+            logits = self.model(inputs)  # (batch, time, vocab)
+            logits = ops.take_along_axis(logits, last[:, None, None], axis=1)[:, 0]
+            logits = ops.cast(logits, "float32")  # (batch, vocab)
+            logits = ops.where(allowed, logits, -np.inf)
+            return ops.cast(self.sampler.get_next_token(logits), "int32")  # (batch,)
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            signature = [
+                tf.TensorSpec((None, None), tf.int32),  # (batch, time)
+                tf.TensorSpec((None, None), tf.bool),  # (batch, time)
+                tf.TensorSpec((None,), tf.int32),  # (batch,) last positions
+                tf.TensorSpec((None, None), tf.bool),  # (batch, vocab)
             ]
             return tf.function(run, input_signature=signature, jit_compile=False)
         return run
@@ -150,6 +179,31 @@ class GPT2Generator:
             mask[row, : len(context)] = True
         out = np.asarray(self._generate_tokens(ids, mask))  # (rows, time)
         return [out[row, len(c) :] for row, c in enumerate(contexts)]
+
+    def _heal(self, seeds: Sequence[str], rows: Sequence[np.ndarray]):
+        """Starts every row with a token-healed first token.
+
+        Returns each row's history (the seed's tokens, the last one replaced by
+        the first generated token), its generated tokens so far and how many
+        characters at the start of their text belong to the seed.
+        """
+        splits = [self.healer.split(r, s) for r, s in zip(rows, seeds, strict=True)]
+        contexts, _ = self._prompts([c for c, _ in splits], 1)
+        ids = np.zeros((len(rows), max(map(len, contexts))), dtype=np.int32)
+        mask = np.zeros(ids.shape, dtype=bool)  # (rows, time)
+        for row, context in enumerate(contexts):
+            ids[row, : len(context)] = context
+            mask[row, : len(context)] = True
+        last = np.array([len(c) - 1 for c in contexts], dtype=np.int32)  # (rows,)
+        allowed = np.stack([self.healer.allowed(t) for _, t in splits])
+        first = np.asarray(self._first_tokens(ids, mask, last, allowed))  # (rows,)
+        histories = [
+            np.append(c, f).astype(np.int32)
+            for (c, _), f in zip(splits, first, strict=True)
+        ]
+        generated = [np.array([f], dtype=np.int32) for f in first]
+        cuts = [len(self.healer.text(t)) for _, t in splits]
+        return histories, generated, cuts
 
     def _prompts(self, histories, needed: int) -> tuple[list, int]:
         """The context of each row for a round of `needed` tokens, and the round's
@@ -208,8 +262,9 @@ class GPT2Generator:
             raise ValueError(f"`seed` must not be an empty list. Received: {seed!r}")
         encoded = [self._encode(s) for s in seeds]
         rows = [e for e in encoded for _ in range(num_samples)]
+        row_seeds = [s for s in seeds for _ in range(num_samples)]
         texts = self._generate_rows(
-            rows, length, temperature, top_k, top_p, random_seed, matcher
+            row_seeds, rows, length, temperature, top_k, top_p, random_seed, matcher
         )
         results = [seeds[i // num_samples] + text for i, text in enumerate(texts)]
         grouped = [
@@ -226,7 +281,7 @@ class GPT2Generator:
         return encode(self.tokenizer, [seed])[0]
 
     def _generate_rows(
-        self, rows, length, temperature, top_k, top_p, random_seed, matcher
+        self, seeds, rows, length, temperature, top_k, top_p, random_seed, matcher
     ) -> list[str]:
         """The generated text of every row (seeds not included)."""
         texts = [""] * len(rows)
@@ -235,9 +290,12 @@ class GPT2Generator:
         if random_seed is None:
             random_seed = int(np.random.default_rng().integers(2**31))
         self.sampler.configure(temperature, top_k, top_p, random_seed)
-        histories = [np.asarray(r) for r in rows]
-        generated = [np.zeros(0, dtype=np.int32) for _ in rows]
-        live = list(range(len(rows)))
+        histories, generated, cuts = self._heal(seeds, rows)
+        for row in range(len(rows)):
+            texts[row] = decode(self.tokenizer, generated[row])[cuts[row] :]
+        live = [
+            r for r in range(len(rows)) if not self._finished(texts, r, length, matcher)
+        ]
         while live:
             needed = max(length - len(texts[row]) for row in live)
             contexts, new = self._prompts(
@@ -246,7 +304,7 @@ class GPT2Generator:
             for row, tokens in zip(live, self._round(contexts, new), strict=True):
                 histories[row] = np.concatenate([histories[row], tokens])
                 generated[row] = np.concatenate([generated[row], tokens])
-                texts[row] = decode(self.tokenizer, generated[row])
+                texts[row] = decode(self.tokenizer, generated[row])[cuts[row] :]
             live = [r for r in live if not self._finished(texts, r, length, matcher)]
         return [text[:length] for text in texts]
 
@@ -299,14 +357,10 @@ class GPT2Generator:
         if random_seed is None:
             random_seed = int(np.random.default_rng().integers(2**31))
         self.sampler.configure(temperature, top_k, top_p, random_seed)
-        generated = np.zeros(0, dtype=np.int32)
+        (history,), (generated,), (cut_seed,) = self._heal([seed], [history])
         sent = 0  # characters yielded so far
         while True:
-            contexts, new = self._prompts([history], STREAM_TOKENS)
-            tokens = self._round(contexts, new)[0]
-            history = np.concatenate([history, tokens])
-            generated = np.concatenate([generated, tokens])
-            text = decode(self.tokenizer, generated)
+            text = decode(self.tokenizer, generated)[cut_seed:]
             window = text[:length]
             cut = matcher.find(window, 0) if matcher.stops else None
             done = cut is not None or len(text) >= length
@@ -320,3 +374,7 @@ class GPT2Generator:
                 sent = ready
             if done:
                 return
+            contexts, new = self._prompts([history], STREAM_TOKENS)
+            tokens = self._round(contexts, new)[0]
+            history = np.concatenate([history, tokens])
+            generated = np.concatenate([generated, tokens])
