@@ -333,11 +333,12 @@ def _train(args) -> int:
 
 def _generate(args) -> int:
     from charlstm.backends import gpt2_cli
-    from charlstm.generation import load
 
     if gpt2_cli.run_backend(args.run_dir) == "gpt2":
-        return gpt2_cli.run_generate(args, _note)
-    generator = load(args.run_dir, args.checkpoint)
+        from charlstm.backends.gpt2 import load_gpt2 as load
+    else:
+        from charlstm.generation import load
+    generator = load(args.run_dir, args.checkpoint)  # GPT-2: strict has no effect
     texts = generator.generate(
         args.seed,
         args.length,

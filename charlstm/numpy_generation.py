@@ -56,6 +56,31 @@ class StopMatcher:
         return 0
 
 
+def check_generate(seed, length, temperature, top_k, top_p, num_samples, stop):
+    """Checks `generate`'s arguments, shared by every backend's generator.
+
+    Returns the seeds as a list, whether a list was given, and the stop matcher.
+    """
+    check_sampling(temperature, top_k, top_p)
+    check_count("length", length, 0)
+    check_count("num_samples", num_samples, 1)
+    matcher = StopMatcher(check_stop(stop))
+    batched = not isinstance(seed, str)
+    seeds = list(seed) if batched else [seed]
+    if not seeds:
+        raise ValueError(f"`seed` must not be an empty list. Received: {seed!r}")
+    return seeds, batched, matcher
+
+
+def group_samples(results: list, num_samples: int, batched: bool):
+    """`generate`'s return value from one text per row (seed-major rows)."""
+    grouped = [
+        results[i : i + num_samples] if num_samples > 1 else results[i]
+        for i in range(0, len(results), num_samples)
+    ]
+    return grouped if batched else grouped[0]
+
+
 class NumpyTextGenerator:
     """Generates text with the numpy engine; `TextGenerator`'s API without Keras.
 
@@ -188,14 +213,9 @@ class NumpyTextGenerator:
             `num_samples` str when `num_samples > 1`; for a list of seeds, a list
             with one such entry per seed.
         """
-        check_sampling(temperature, top_k, top_p)
-        check_count("length", length, 0)
-        check_count("num_samples", num_samples, 1)
-        matcher = StopMatcher(check_stop(stop))
-        batched = not isinstance(seed, str)
-        seeds = list(seed) if batched else [seed]
-        if not seeds:
-            raise ValueError(f"`seed` must not be an empty list. Received: {seed!r}")
+        seeds, batched, matcher = check_generate(
+            seed, length, temperature, top_k, top_p, num_samples, stop
+        )
         encoded = [self._encode(s, strict) for s in seeds]
         rows = len(seeds) * num_samples
         out = np.empty((rows, length), dtype=np.int64)  # (rows, length)
@@ -222,11 +242,7 @@ class NumpyTextGenerator:
             if generated is None:
                 generated = self.vocabulary.decode(out[row, :produced])
             results.append(prefix + generated)
-        grouped = [
-            results[i : i + num_samples] if num_samples > 1 else results[i]
-            for i in range(0, rows, num_samples)
-        ]
-        return grouped if batched else grouped[0]
+        return group_samples(results, num_samples, batched)
 
     def _check_stops(self, texts, ids, done, matcher: StopMatcher) -> None:
         """Appends each live row's new character (or token); ends rows that hit a

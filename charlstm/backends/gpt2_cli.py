@@ -1,8 +1,8 @@
-"""`charlstm train --backend gpt2`, and `generate`/`evaluate` on GPT-2 runs.
+"""`charlstm train --backend gpt2`, and `evaluate` on GPT-2 runs.
 
 `cli.py` adds the options (`add_gpt2_train_options`) and hands GPT-2 runs over:
 a new run with `--backend gpt2`, a resumed run whose `config.json` says so, and
-any run directory given to `generate` or `evaluate`. keras-hub is imported only
+any run directory given to `evaluate` (`generate` only swaps the loader). keras-hub is imported only
 here, when a GPT-2 run is really used.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from charlstm.backends.gpt2_config import run_backend
 
@@ -198,25 +197,6 @@ def run_train(args, epochs: int | None, note) -> int:
         )
     else:
         note(f"nothing to train: the run already has {training.epochs} epoch(s)")
-    return 0
-
-
-def run_generate(args, note) -> int:
-    """`charlstm generate` on a GPT-2 run (`--drop-unknown` has nothing to drop)."""
-    from charlstm.backends.gpt2 import load_gpt2
-
-    generator = load_gpt2(args.run_dir, args.checkpoint)
-    texts = generator.generate(
-        args.seed,
-        args.length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        num_samples=args.num_samples,
-        random_seed=args.random_seed,
-    )
-    texts = texts if isinstance(texts, list) else [texts]
-    sys.stdout.write("\n\n".join(texts) + "\n")
     return 0
 
 

@@ -28,7 +28,12 @@ from keras import ops
 
 from charlstm.backends import require_gpt2
 from charlstm.checks import check_count
-from charlstm.numpy_generation import StopMatcher, check_stop
+from charlstm.numpy_generation import (
+    StopMatcher,
+    check_generate,
+    check_stop,
+    group_samples,
+)
 from charlstm.sampling import check_sampling
 
 require_gpt2()
@@ -252,14 +257,9 @@ class GPT2Generator:
             `num_samples` str when `num_samples > 1`; for a list of seeds, a list
             with one such entry per seed.
         """
-        check_sampling(temperature, top_k, top_p)
-        check_count("length", length, 0)
-        check_count("num_samples", num_samples, 1)
-        matcher = StopMatcher(check_stop(stop))
-        batched = not isinstance(seed, str)
-        seeds = list(seed) if batched else [seed]
-        if not seeds:
-            raise ValueError(f"`seed` must not be an empty list. Received: {seed!r}")
+        seeds, batched, matcher = check_generate(
+            seed, length, temperature, top_k, top_p, num_samples, stop
+        )
         encoded = [self._encode(s) for s in seeds]
         rows = [e for e in encoded for _ in range(num_samples)]
         row_seeds = [s for s in seeds for _ in range(num_samples)]
@@ -267,11 +267,7 @@ class GPT2Generator:
             row_seeds, rows, length, temperature, top_k, top_p, random_seed, matcher
         )
         results = [seeds[i // num_samples] + text for i, text in enumerate(texts)]
-        grouped = [
-            results[i : i + num_samples] if num_samples > 1 else results[i]
-            for i in range(0, len(results), num_samples)
-        ]
-        return grouped if batched else grouped[0]
+        return group_samples(results, num_samples, batched)
 
     def _encode(self, seed: str) -> np.ndarray:
         if not isinstance(seed, str) or not seed:
