@@ -105,6 +105,12 @@ class TimeBudget(keras.callbacks.Callback):
         if self._start is None:
             self._start = time.perf_counter()
 
+    def fraction_used(self) -> float:
+        """The share of the budget spent so far (0 before the first batch)."""
+        if self._start is None:
+            return 0.0
+        return min(1.0, (time.perf_counter() - self._start) / self.seconds)
+
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1
         if time.perf_counter() - self._start >= self.seconds:
@@ -114,6 +120,48 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["stopped"] = "time_budget" if self.stopped else ""
+
+
+class CosineLearningRate(keras.callbacks.Callback):
+    """Sets the learning rate before every batch: linear warm-up, then a cosine to 0.
+
+    Progress is the larger of the share of batches done (`optimizer.iterations`
+    over `total_steps`) and the share of the time budget spent, so the rate
+    reaches zero at whichever end comes first. A resumed run continues from its
+    restored `optimizer.iterations`; a new time budget is counted afresh.
+
+    Args:
+        peak: float. The learning rate at the end of the warm-up.
+        total_steps: int. Batches in the whole run (epochs x batches per epoch).
+        warmup_steps: int. Batches of linear warm-up from peak / warmup_steps.
+        budget: TimeBudget or None. The run's time budget, if any.
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0, budget=None):
+        super().__init__()
+        self.peak = float(peak)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = int(warmup_steps)
+        self.budget = budget
+
+    def rate(self, step: int, time_fraction: float = 0.0) -> float:
+        """The learning rate for (0-based) batch `step` of the run."""
+        if step < self.warmup_steps:
+            return self.peak * (step + 1) / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = max((step - self.warmup_steps) / span, time_fraction)
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    def on_train_begin(self, logs=None):
+        # Counted here rather than read back every batch, which would sync.
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        used = self.budget.fraction_used() if self.budget is not None else 0.0
+        self.model.optimizer.learning_rate = self.rate(self._step, used)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
 
 
 class RecordHistory(keras.callbacks.Callback):

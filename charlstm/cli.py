@@ -103,10 +103,23 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float)
     t.add_argument("--input-encoding", choices=["one_hot", "embedding"])
     t.add_argument("--embedding-dim", type=_positive_int)
+    t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"])
     t.add_argument("--learning-rate", type=float)
     t.add_argument("--clipnorm", type=float)
-    t.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch")
+    t.add_argument(
+        "--lr-schedule",
+        choices=["exponential", "cosine"],
+        help="exponential: x --lr-decay per epoch; cosine: warm-up, then down to "
+        "zero at the last epoch or the end of --time-budget",
+    )
+    t.add_argument(
+        "--lr-decay", type=float, help="learning-rate factor per epoch (exponential)"
+    )
+    t.add_argument(
+        "--warmup-steps", type=int, metavar="N", help="batches of warm-up (cosine)"
+    )
     t.add_argument("--l2", type=float, help="L2 weight on every kernel")
+    t.add_argument("--weight-decay", type=float, help="decoupled weight decay")
     t.add_argument(
         "--fast-path",
         action="store_true",
@@ -192,10 +205,14 @@ _RUN_FIXED = (
     "dropout",
     "input_encoding",
     "embedding_dim",
+    "optimizer",
     "learning_rate",
     "clipnorm",
+    "lr_schedule",
     "lr_decay",
+    "warmup_steps",
     "l2",
+    "weight_decay",
     "fast_path",
 )
 
@@ -241,10 +258,14 @@ def _train(args) -> int:
         dropout=args.dropout,
         input_encoding=args.input_encoding,
         embedding_dim=args.embedding_dim,
+        optimizer=args.optimizer,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
+        lr_schedule=args.lr_schedule,
         lr_decay=args.lr_decay,
+        warmup_steps=args.warmup_steps,
         l2=args.l2,
+        weight_decay=args.weight_decay,
         fast_path=args.fast_path,
     )
     if args.resume:

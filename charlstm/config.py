@@ -17,6 +17,8 @@ from charlstm.storage import atomic_write_text
 CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
 TOKEN_KINDS = ("char", "word")
+OPTIMIZERS = ("rmsprop", "adam", "adamw")
+LR_SCHEDULES = ("exponential", "cosine")
 
 
 def _is_int(value) -> bool:
@@ -45,10 +47,17 @@ class ModelConfig:
     dropout: float = 0.0  # dropout after every recurrent layer
     input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
     embedding_dim: int = 64  # width of the input embedding, if used
-    learning_rate: float = 0.004  # initial RMSprop learning rate
+    optimizer: str = "rmsprop"  # "rmsprop" (as in the seeds), "adam" or "adamw"
+    learning_rate: float = 0.004  # initial (peak, for "cosine") learning rate
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
-    lr_decay: float = 0.97  # learning-rate factor per epoch (1.0: constant)
+    # "exponential": multiplied by `lr_decay` after every epoch (1.0: constant).
+    # "cosine": linear warm-up over `warmup_steps`, then a cosine down to zero at
+    # the end of the run: the last epoch, or the time budget if it ends first.
+    lr_schedule: str = "exponential"
+    lr_decay: float = 0.97  # learning-rate factor per epoch ("exponential")
+    warmup_steps: int = 0  # batches of linear warm-up ("cosine")
     l2: float = 0.0  # L2 weight on every kernel
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
     # True: charlstm.fast_rnn's layers (input projections in one product per
     # sequence, a leaner LSTM backward pass), with Keras's weights and results;
     # 1.5x less CPU time on 3 x 512, but on an idle 2-core machine about as
@@ -102,6 +111,32 @@ class ModelConfig:
             lr_decay=self.lr_decay,
         )
         _check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
+        _check(
+            self.optimizer in OPTIMIZERS,
+            f"`optimizer` must be one of {OPTIMIZERS}.",
+            optimizer=self.optimizer,
+        )
+        _check(
+            self.lr_schedule in LR_SCHEDULES,
+            f"`lr_schedule` must be one of {LR_SCHEDULES}.",
+            lr_schedule=self.lr_schedule,
+        )
+        _check(
+            _is_int(self.warmup_steps) and self.warmup_steps >= 0,
+            "`warmup_steps` must be an integer >= 0.",
+            warmup_steps=self.warmup_steps,
+        )
+        _check(
+            self.warmup_steps == 0 or self.lr_schedule == "cosine",
+            "`warmup_steps` needs lr_schedule='cosine'.",
+            warmup_steps=self.warmup_steps,
+            lr_schedule=self.lr_schedule,
+        )
+        _check(
+            self.weight_decay >= 0 and math.isfinite(self.weight_decay),
+            "`weight_decay` must be a number >= 0.",
+            weight_decay=self.weight_decay,
+        )
         _check(
             isinstance(self.fast_path, bool),
             "`fast_path` must be True or False.",

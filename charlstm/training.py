@@ -11,6 +11,7 @@ import keras
 
 from charlstm import __version__
 from charlstm.callbacks import (
+    CosineLearningRate,
     EpochStats,
     ProgressBar,
     RecordHistory,
@@ -159,6 +160,15 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
     recorder = RunCheckpoint(files.root, history) if files else RecordHistory(history)
     all_callbacks = [EpochStats(chars_per_batch), ResetStates()]
     all_callbacks += [budget] if budget else []
+    if config.model.lr_schedule == "cosine":
+        all_callbacks.append(
+            CosineLearningRate(
+                config.model.learning_rate,
+                training.epochs * len(batches.train),
+                config.model.warmup_steps,
+                budget,
+            )
+        )
     all_callbacks.append(recorder)
     if verbose:
         all_callbacks.append(

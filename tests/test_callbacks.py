@@ -1,8 +1,14 @@
 import keras
 import numpy as np
+import pytest
 
 import charlstm
-from charlstm.callbacks import SampleText, read_history, write_history
+from charlstm.callbacks import (
+    CosineLearningRate,
+    SampleText,
+    read_history,
+    write_history,
+)
 from charlstm.model import recurrent_layers
 from tests.conftest import tiny_config
 
@@ -80,3 +86,48 @@ def test_sample_text_writes_one_sample_per_temperature(text):
     assert "epoch 2, temperature 1.0" in written[-1]
     body = written[0].split("\n", 1)[1]
     assert body.startswith("abc") and len(body) == 23
+
+
+def test_cosine_rate_warms_up_linearly_then_falls_to_zero():
+    schedule = CosineLearningRate(0.01, total_steps=110, warmup_steps=10)
+    assert schedule.rate(0) == pytest.approx(0.001)
+    assert schedule.rate(9) == pytest.approx(0.01)
+    assert schedule.rate(10) == pytest.approx(0.01)
+    assert schedule.rate(60) == pytest.approx(0.005)  # half-way through the cosine
+    assert schedule.rate(110) == pytest.approx(0.0, abs=1e-12)
+    rates = [schedule.rate(s) for s in range(10, 111)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_cosine_rate_follows_the_time_budget_when_it_ends_first():
+    schedule = CosineLearningRate(0.01, total_steps=10**9)
+    assert schedule.rate(5, time_fraction=0.5) == pytest.approx(0.005)
+    assert schedule.rate(5, time_fraction=1.0) == pytest.approx(0.0, abs=1e-12)
+    # Steps still count when the budget is far from spent.
+    assert CosineLearningRate(0.01, 10).rate(5, 0.1) == pytest.approx(0.005)
+
+
+def _final_rate(model):
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def test_cosine_schedule_in_training_reaches_near_zero_on_the_last_batch(text):
+    config = tiny_config(epochs=2, lr_schedule="cosine", warmup_steps=3)
+    result = charlstm.train(text=text, config=config)
+    steps = int(keras.ops.convert_to_numpy(result.model.optimizer.iterations))
+    expected = CosineLearningRate(0.01, steps, 3).rate(steps - 1)
+    assert _final_rate(result.model) == pytest.approx(expected, rel=1e-5)
+    assert expected < 0.01 * 1e-3
+    # The history records each epoch's starting rate: falling after epoch 1.
+    first, second = (row["learning_rate"] for row in result.history)
+    assert second < first
+
+
+def test_cosine_schedule_resumes_where_it_stopped(tmp_path, text):
+    config = tiny_config(epochs=2, lr_schedule="cosine")
+    straight = charlstm.train(text=text, config=config)
+    run = tmp_path / "run"
+    first = tiny_config(epochs=1, lr_schedule="cosine")
+    charlstm.train(text=text, run_dir=run, config=first)
+    resumed = charlstm.train(run_dir=run, text=text, config=config, resume=True)
+    assert _final_rate(resumed.model) == pytest.approx(_final_rate(straight.model))

@@ -122,6 +122,13 @@ def test_make_config_unknown_field_raises(field):
         (ModelConfig, "lr_decay", 0.0),
         (ModelConfig, "lr_decay", 1.01),
         (ModelConfig, "l2", -1e-4),
+        (ModelConfig, "optimizer", "sgd"),
+        (ModelConfig, "optimizer", "Adam"),
+        (ModelConfig, "lr_schedule", "linear"),
+        (ModelConfig, "warmup_steps", -1),
+        (ModelConfig, "warmup_steps", 1.5),
+        (ModelConfig, "weight_decay", -0.1),
+        (ModelConfig, "weight_decay", float("nan")),
         (DataConfig, "batch_size", 0),
         (DataConfig, "sequence_length", 0),
         (DataConfig, "validation_split", 0.0),
@@ -137,6 +144,12 @@ def test_invalid_field_value_raises_naming_the_field(section, field, value):
     # The same check applies to overrides.
     with pytest.raises(ValueError, match=f"`{field}`"):
         make_config("seed000", **{field: value})
+
+
+def test_warmup_needs_the_cosine_schedule():
+    with pytest.raises(ValueError, match="`warmup_steps` needs lr_schedule='cosine'"):
+        ModelConfig(warmup_steps=10)
+    assert ModelConfig(warmup_steps=10, lr_schedule="cosine").warmup_steps == 10
 
 
 def test_valid_edge_values_are_accepted():

@@ -105,6 +105,31 @@ def test_optimizer_is_rmsprop_with_clipnorm_and_l2_adds_losses():
     assert len(model.losses) > 0
 
 
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("rmsprop", keras.optimizers.RMSprop),
+        ("adam", keras.optimizers.Adam),
+        ("adamw", keras.optimizers.AdamW),
+    ],
+)
+def test_optimizer_choice_and_weight_decay(name, expected):
+    cfg = config(optimizer=name, learning_rate=0.01)
+    model = compile_model(build_model(cfg, batch_size=2, sequence_length=3), cfg, 5)
+    assert type(model.optimizer) is expected
+    assert model.optimizer.clipnorm == cfg.clipnorm
+    # No decay unless asked, AdamW included (its own default is 0.004).
+    assert not model.optimizer.weight_decay
+    cfg = config(optimizer=name, weight_decay=0.1)
+    model = compile_model(build_model(cfg, batch_size=2, sequence_length=3), cfg, 5)
+    assert model.optimizer.weight_decay == pytest.approx(0.1)
+
+
+def test_cosine_schedule_starts_from_a_plain_float_rate():
+    cfg = config(lr_schedule="cosine", learning_rate=0.003, lr_decay=0.5)
+    assert learning_rate_schedule(cfg, steps_per_epoch=10) == 0.003
+
+
 def test_unset_vocabulary_and_stateless_batch_errors():
     with pytest.raises(ValueError, match="vocabulary_size"):
         build_model(ModelConfig(), batch_size=1)

@@ -2,8 +2,8 @@
 
 `cli.py` adds the options (`add_gpt2_train_options`) and hands GPT-2 runs over:
 a new run with `--backend gpt2`, a resumed run whose `config.json` says so, and
-any run directory given to `evaluate` (`generate` only swaps the loader). keras-hub is imported only
-here, when a GPT-2 run is really used.
+any run directory given to `evaluate` (`generate` only swaps the loader).
+keras-hub is imported only here, when a GPT-2 run is really used.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ LSTM_ONLY = (
     "units",
     "input_encoding",
     "embedding_dim",
+    "optimizer",
+    "lr_schedule",
     "lr_decay",
+    "warmup_steps",
     "l2",
     "fast_path",
     "tokens",
@@ -44,6 +47,7 @@ GPT2_RUN_FIXED = (
     "dropout",
     "learning_rate",
     "clipnorm",
+    "weight_decay",
 )
 
 
@@ -149,6 +153,7 @@ def run_train(args, epochs: int | None, note) -> int:
                 )
         names = ("num_layers", "num_heads", "hidden_dim", "sequence_length")
         names += ("vocabulary_size", "dropout", "learning_rate", "clipnorm")
+        names += ("weight_decay",)
         names += ("batch_size", "preset")
         fields = {n: getattr(args, n) for n in _given(args, names)}
         if args.preset and args.sequence_length is None:
