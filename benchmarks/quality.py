@@ -27,6 +27,7 @@ A quick check: `python benchmarks/quality.py --budget 20 --eval-chars 20000`.
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -69,6 +70,20 @@ def train_rate(history):
     return sum(r["chars_per_second"] * r["seconds"] for r in history) / seconds
 
 
+def parse_settings(pairs, parser, flag):
+    """`KEY=VALUE` strings -> dict, values read as JSON when they parse."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            parser.error(f"{flag}: expected KEY=VALUE, got {pair!r}")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
 def run_lstm(name, overrides, train_text, held_out, args):
     config = charlstm.make_config(epochs=10**6, random_seed=0, **overrides)
     log(f"{name}: training {args.budget:g} s ...")
@@ -96,7 +111,7 @@ def run_gpt2(train_text, held_out, args):
     log(f"gpt2: training {args.budget:g} s ...")
     result = train_gpt2(
         text=train_text,
-        config=GPT2Config(),
+        config=GPT2Config(**args.gpt2_settings),
         data=data,
         training=training,
         time_budget=args.budget,
@@ -116,16 +131,26 @@ def run_gpt2(train_text, held_out, args):
     )
 
 
-def describe(name):
+def describe(name, args):
     if name == "charlstm":
-        m, d = charlstm.ModelConfig(), charlstm.DataConfig()
+        c = charlstm.make_config(**args.settings)
+        m, d = c.model, c.data
+        changed = ", ".join(f"{k}={v}" for k, v in args.settings.items())
         return (
-            f"charlstm default: {m.num_layers} x {m.cell.upper()}({m.units}), "
-            f"{m.input_encoding}, seq {d.sequence_length}, batch {d.batch_size}"
+            f"charlstm {'with ' + changed if changed else 'default'}: "
+            f"{m.num_layers} x {m.cell.upper()}({m.units}), {m.input_encoding}, "
+            f"{m.optimizer} {m.learning_rate:g} {m.lr_schedule}, "
+            f"seq {d.sequence_length}, batch {d.batch_size}"
         )
     if name == "plain_keras":
         return "plain Keras: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5, constant lr"
-    return "GPT-2 (nanoGPT CPU recipe: 4 x 128, 4 heads, BPE 1,024)"
+    from charlstm.backends.gpt2 import GPT2Config
+
+    g = GPT2Config(**args.gpt2_settings)
+    return (
+        f"GPT-2: {g.num_layers} x {g.hidden_dim}, {g.num_heads} heads, "
+        f"BPE {g.vocabulary_size:,}, window {g.sequence_length}"
+    )
 
 
 def main():
@@ -139,7 +164,24 @@ def main():
     )
     add("--eval-chars", type=int, help="score only the first N held-out characters")
     add("--eval-streams", type=int, help="parallel streams for charlstm.evaluate")
+    add(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the charlstm contender's config (repeatable), "
+        "e.g. --set units=256 --set optimizer=adam",
+    )
+    add(
+        "--gpt2-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a GPT2Config field (repeatable), e.g. --gpt2-set hidden_dim=64",
+    )
     args = parser.parse_args()
+    args.settings = parse_settings(args.set, parser, "--set")
+    args.gpt2_settings = parse_settings(args.gpt2_set, parser, "--gpt2-set")
     names = [n for n in args.contenders.split(",") if n]
     unknown = sorted(set(names) - set(CONTENDERS))
     if unknown or not names:
@@ -159,7 +201,7 @@ def main():
         if name == "gpt2":
             rows[name] = run_gpt2(train_text, held_out, args)
         else:
-            overrides = PLAIN_KERAS if name == "plain_keras" else {}
+            overrides = PLAIN_KERAS if name == "plain_keras" else args.settings
             rows[name] = run_lstm(name, overrides, train_text, held_out, args)
 
     print(
@@ -169,7 +211,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for name, r in rows.items():
         print(
-            f"| {describe(name)} | {r['params']:,} | {r['loss']:.3f} "
+            f"| {describe(name, args)} | {r['params']:,} | {r['loss']:.3f} "
             f"| {r['loss'] / math.log(2):.3f} | {r['rate']:,.0f} | {r['epochs']} |"
         )
     print(
@@ -181,7 +223,8 @@ def main():
     )
     for name, r in rows.items():
         print(
-            f'\nSample, {describe(name)} ({TEMPERATURE} temperature, after "{SEED}"):\n'
+            f"\nSample, {describe(name, args)} ({TEMPERATURE} temperature, "
+            f'after "{SEED}"):\n'
         )
         print("```python\n" + r["sample"] + "\n```")
     return 0

@@ -7,8 +7,8 @@ fast-path model (`fast_path=True`, `charlstm.fast_rnn`) are built with
 see the same machine load. The table gives the median chars/s over the blocks,
 the median of the per-block ratios to plain Keras, and the ratio of CPU-time
 rates (less sensitive to other processes than wall time). Optional variants:
-`fast_unroll` (the loop unrolled in the graph) and `fast_xla`
-(`jit_compile=True`).
+`fast_unroll` (the loop unrolled in the graph), `fast_xla`
+(`jit_compile=True`), and `bf16`/`fast_bf16` (Keras's "mixed_bfloat16" policy).
 
 The matrix-product bound is the chars/s the model would reach if a training
 step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
@@ -23,6 +23,7 @@ Run by hand, alone on the machine:
 import argparse
 import dataclasses
 import os
+import re
 import statistics
 import sys
 import time
@@ -42,7 +43,22 @@ MODELS = {
     # Seed 002's 3 x LSTM(512), one-hot, dropout 0.5, batch 64, sequence 100.
     "3x512": lambda: charlstm.make_config("seed002", vocabulary_size=VOCABULARY),
 }
-VARIANTS = ("plain", "fast", "fast_unroll", "fast_xla")
+VARIANTS = ("plain", "fast", "fast_unroll", "fast_xla", "bf16", "fast_bf16")
+MODEL_SPEC = re.compile(r"^(\d+)x(\d+)(?:b(\d+))?$")  # layers x units [b batch]
+
+
+def model_config(name):
+    """A named model, or "LxU" / "LxUbB": L x LSTM(U), the defaults otherwise,
+    batch B."""
+    if name in MODELS:
+        return MODELS[name]()
+    layers, units, batch = MODEL_SPEC.match(name).groups()
+    return charlstm.make_config(
+        vocabulary_size=VOCABULARY,
+        num_layers=int(layers),
+        units=int(units),
+        batch_size=int(batch) if batch else None,
+    )
 
 
 def log(message):
@@ -50,11 +66,15 @@ def log(message):
 
 
 def build(config, variant):
-    model_config = dataclasses.replace(config.model, fast_path=variant != "plain")
+    fast = variant.startswith("fast")
+    model_config = dataclasses.replace(config.model, fast_path=fast)
     keras.utils.set_random_seed(0)
+    # Layers take the global dtype policy when they are built.
+    keras.config.set_dtype_policy("mixed_bfloat16" if "bf16" in variant else "float32")
     model = build_model(
         model_config, config.data.batch_size, config.data.sequence_length
     )
+    keras.config.set_dtype_policy("float32")
     if variant == "fast_unroll":
         for layer in recurrent_layers(model):
             layer.unroll = True  # read when the training step is traced
@@ -97,7 +117,7 @@ def _timed(fn):
 
 
 def measure(name, variants, repeats, batches):
-    config = MODELS[name]()
+    config = model_config(name)
     batch, length = config.data.batch_size, config.data.sequence_length
     rng = np.random.default_rng(0)
     x = rng.integers(0, VOCABULARY, (batches * batch, length)).astype("int32")
@@ -143,7 +163,11 @@ def measure(name, variants, repeats, batches):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--models", default="2x128,3x512", help=f"comma-separated: {list(MODELS)}")
+    add(
+        "--models",
+        default="2x128,3x512",
+        help=f"comma-separated: {list(MODELS)}, or LxU[bB] (layers x units, batch)",
+    )
     add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
     add("--repeats", type=int, default=10, help="blocks per variant")
     add("--batches", type=int, default=20, help="batches per block")
@@ -151,8 +175,11 @@ def main():
     models = args.models.split(",")
     variants = args.variants.split(",")
     for name in models:
-        if name not in MODELS:
-            parser.error(f"--models: unknown {name!r}; choose from {list(MODELS)}")
+        if name not in MODELS and not MODEL_SPEC.match(name):
+            parser.error(
+                f"--models: unknown {name!r}; choose from {list(MODELS)} or "
+                "LxU[bB] (e.g. 2x256b128)"
+            )
     for variant in variants:
         if variant not in VARIANTS:
             parser.error(f"--variants: unknown {variant!r}; choose from {VARIANTS}")
