@@ -101,6 +101,18 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-layers", type=_positive_int)
     t.add_argument("--units", type=_positive_int)
     t.add_argument("--dropout", type=float)
+    t.add_argument(
+        "--residual",
+        action="store_true",
+        default=None,
+        help="add each recurrent layer's input to its output (equal widths)",
+    )
+    t.add_argument(
+        "--layer-norm",
+        action="store_true",
+        default=None,
+        help="LayerNormalization after every recurrent layer",
+    )
     t.add_argument("--input-encoding", choices=["one_hot", "embedding"])
     t.add_argument("--embedding-dim", type=_positive_int)
     t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"])
@@ -214,6 +226,8 @@ _RUN_FIXED = (
     "l2",
     "weight_decay",
     "fast_path",
+    "residual",
+    "layer_norm",
 )
 
 
@@ -267,6 +281,8 @@ def _train(args) -> int:
         l2=args.l2,
         weight_decay=args.weight_decay,
         fast_path=args.fast_path,
+        residual=args.residual,
+        layer_norm=args.layer_norm,
     )
     if args.resume:
         from charlstm.config import RunConfig

@@ -45,6 +45,11 @@ class ModelConfig:
     num_layers: int = 2  # stacked recurrent layers
     units: int = 128  # units per recurrent layer
     dropout: float = 0.0  # dropout after every recurrent layer
+    # Between stacked layers: add each layer's input to its output when the
+    # widths match (residual), then normalise it (LayerNormalization). Both are
+    # read by Keras only: the numpy engine leaves such runs to Keras.
+    residual: bool = False
+    layer_norm: bool = False
     input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
     embedding_dim: int = 64  # width of the input embedding, if used
     optimizer: str = "rmsprop"  # "rmsprop" (as in the seeds), "adam" or "adamw"
@@ -137,11 +142,13 @@ class ModelConfig:
             "`weight_decay` must be a number >= 0.",
             weight_decay=self.weight_decay,
         )
-        _check(
-            isinstance(self.fast_path, bool),
-            "`fast_path` must be True or False.",
-            fast_path=self.fast_path,
-        )
+        for name in ("fast_path", "residual", "layer_norm"):
+            value = getattr(self, name)
+            _check(
+                isinstance(value, bool),
+                f"`{name}` must be True or False.",
+                **{name: value},
+            )
 
 
 @dataclass

@@ -46,6 +46,8 @@ def unsupported_reason(config: ModelConfig) -> str | None:
         return f"the numpy engine has no {config.cell!r} cell"
     if config.input_encoding not in ("one_hot", "embedding"):
         return f"the numpy engine has no {config.input_encoding!r} input encoding"
+    if config.residual or config.layer_norm:
+        return "the numpy engine has no residual connections or layer normalisation"
     return None
 
 

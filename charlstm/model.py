@@ -87,7 +87,7 @@ def build_model(
     # x: (batch, time, features)
     cell = (_FAST_CELLS if config.fast_path else _CELLS)[config.cell]
     for i in range(config.num_layers):
-        x = cell(
+        y = cell(
             config.units,
             return_sequences=True,
             stateful=stateful,
@@ -95,6 +95,11 @@ def build_model(
             recurrent_regularizer=regularizer,
             name=f"{config.cell}_{i}",
         )(x)  # (batch, time, units)
+        if config.residual and x.shape[-1] == config.units:
+            y = keras.layers.Add(name=f"residual_{i}")([x, y])
+        x = y
+        if config.layer_norm:
+            x = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(x)
         if config.dropout:
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(

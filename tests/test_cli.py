@@ -131,6 +131,18 @@ def test_existing_run_is_refused_and_kept(tmp_path, corpus, capsys):
             ],
             "--epochs 0",
         ),
+        (
+            ["train", "{corpus}", "--out", "{run}", "--warmup-steps", "10"],
+            "`warmup_steps` needs lr_schedule='cosine'",
+        ),
+        (
+            ["train", "{corpus}", "--out", "{run}", "--optimizer", "sgd"],
+            "invalid choice",
+        ),
+        (
+            ["train", "{corpus}", "--out", "{run}", "--weight-decay", "-1"],
+            "`weight_decay` must be a number >= 0",
+        ),
         (["train", "{corpus}"], "--out"),
         (["train", "{missing}", "--out", "{run}"], "does not exist"),
         (
@@ -210,6 +222,18 @@ def test_generate_on_a_directory_without_a_model(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["generate", str(tmp_path / "empty")]) == 2
     assert "holds no trained model" in error_line(capsys)
+
+
+def test_optimizer_and_schedule_options_reach_the_run(tmp_path, corpus, capsys):
+    run = tmp_path / "run"
+    options = ["--optimizer", "adamw", "--weight-decay", "0.01"]
+    options += ["--lr-schedule", "cosine", "--warmup-steps", "3"]
+    assert main(["train", str(corpus), "--out", str(run), *TINY, *options]) == 0
+    model = json.loads((run / "config.json").read_text())["model"]
+    assert model["optimizer"] == "adamw" and model["weight_decay"] == 0.01
+    assert model["lr_schedule"] == "cosine" and model["warmup_steps"] == 3
+    assert main(["train", "--resume", str(run), "--optimizer", "adam"]) == 2
+    assert "--optimizer cannot change when resuming" in error_line(capsys)
 
 
 def test_resume_refuses_settings_it_cannot_change(trained_run, capsys):

@@ -104,6 +104,28 @@ def test_other_charlstm_release_falls_back_to_keras(run_copy):
         charlstm.load(run_copy, engine="numpy")
 
 
+def test_layer_norm_run_falls_back_to_keras(tmp_path):
+    run = tmp_path / "run"
+    config = charlstm.make_config(
+        units=8,
+        embedding_dim=4,
+        batch_size=4,
+        sequence_length=5,
+        epochs=1,
+        random_seed=0,
+        layer_norm=True,
+        residual=True,
+    )
+    charlstm.train(text=make_text(2000), run_dir=run, config=config)
+    with pytest.warns(EngineFallbackWarning, match="layer normalisation"):
+        generator = charlstm.load(run)
+    assert isinstance(generator, TextGenerator)
+    text = generator.generate("hea", 20, random_seed=0)
+    assert text.startswith("hea") and len(text) == 3 + 20
+    with pytest.raises(ValueError, match="numpy engine cannot run"):
+        charlstm.load(run, engine="numpy")
+
+
 def test_numpy_path_never_imports_tensorflow(trained_run):
     script = textwrap.dedent(
         f"""

@@ -66,6 +66,39 @@ def test_dropout_layers_follow_every_recurrent_layer():
         assert names.index(f"dropout_{i}") == names.index(f"lstm_{i}") + 1
 
 
+def test_residual_adds_where_widths_match_and_layer_norm_follows_each_layer():
+    # Embedding 4 wide, units 8: layer 0 cannot be residual, layers 1-2 are.
+    cfg = config(num_layers=3, residual=True, layer_norm=True, dropout=0.5)
+    model = build_model(cfg, batch_size=2)
+    names = [layer.name for layer in model.layers]
+    assert "residual_0" not in names
+    for i in (1, 2):
+        assert names.index(f"residual_{i}") > names.index(f"lstm_{i}")
+    for i in range(3):
+        assert names.index(f"dropout_{i}") == names.index(f"layer_norm_{i}") + 1
+    # The residual really adds the layer's input: zeroing the top LSTM's
+    # weights leaves its layer_norm seeing exactly the layer below's output.
+    top = model.get_layer("lstm_2")
+    top.set_weights([np.zeros_like(w) for w in top.get_weights()])
+    probe = keras.Model(
+        model.input,
+        [model.get_layer("dropout_1").output, model.get_layer("residual_2").output],
+    )
+    below, summed = probe(np.array([[1, 2, 3], [4, 5, 6]], dtype="int32"))
+    np.testing.assert_allclose(np.asarray(summed), np.asarray(below), atol=1e-6)
+
+
+def test_residual_and_layer_norm_survive_a_keras_file(tmp_path):
+    cfg = config(num_layers=2, residual=True, layer_norm=True, embedding_dim=8)
+    model = build_model(cfg, batch_size=1)
+    assert "residual_0" in [layer.name for layer in model.layers]
+    ids = np.array([[1, 2, 3]], dtype="int32")
+    expected = np.asarray(model(ids))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(loaded(ids)), expected, atol=1e-6)
+
+
 def test_one_hot_layer_config_round_trip_and_output():
     layer = OneHot(5, name="oh")
     clone = OneHot.from_config(layer.get_config())

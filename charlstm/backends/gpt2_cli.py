@@ -25,6 +25,8 @@ LSTM_ONLY = (
     "warmup_steps",
     "l2",
     "fast_path",
+    "residual",
+    "layer_norm",
     "tokens",
     "max_tokens",
     "sample_every",
