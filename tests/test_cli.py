@@ -132,7 +132,16 @@ def test_existing_run_is_refused_and_kept(tmp_path, corpus, capsys):
             "--epochs 0",
         ),
         (
-            ["train", "{corpus}", "--out", "{run}", "--warmup-steps", "10"],
+            [
+                "train",
+                "{corpus}",
+                "--out",
+                "{run}",
+                "--lr-schedule",
+                "exponential",
+                "--warmup-steps",
+                "10",
+            ],
             "`warmup_steps` needs lr_schedule='cosine'",
         ),
         (
@@ -232,6 +241,7 @@ def test_optimizer_and_schedule_options_reach_the_run(tmp_path, corpus, capsys):
     model = json.loads((run / "config.json").read_text())["model"]
     assert model["optimizer"] == "adamw" and model["weight_decay"] == 0.01
     assert model["lr_schedule"] == "cosine" and model["warmup_steps"] == 3
+    capsys.readouterr()
     assert main(["train", "--resume", str(run), "--optimizer", "adam"]) == 2
     assert "--optimizer cannot change when resuming" in error_line(capsys)
 

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from charlstm.cli import main
+from charlstm.config import ModelConfig
 from charlstm.sweep import read_results
 from tests.conftest import make_text
 
@@ -52,9 +53,10 @@ def test_sweep_trains_each_point_and_prints_the_table(tmp_path, corpus, capsys):
     assert [line.split(" | ")[1] for line in lines[2:]] == ["4", "8"]
     assert "point 2/2 done" in captured.err
     rows = read_results(out)
+    lr = ModelConfig().learning_rate  # the default, as no rate was given
     assert [r["point"] for r in rows] == [
-        "lstm-bs4-lr0.004-l2_0.0",
-        "lstm-bs8-lr0.004-l2_0.0",
+        f"lstm-bs4-lr{lr!r}-l2_0.0",
+        f"lstm-bs8-lr{lr!r}-l2_0.0",
     ]
     assert all(r["epochs"] == 1 and r["val_bits_per_char"] > 0 for r in rows)
     assert all(0 <= r["bleu_eval"] <= 1 and r["bleu_train"] is None for r in rows)

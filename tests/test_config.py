@@ -28,6 +28,8 @@ def test_preset_seed000():
     assert model.clipnorm == 5.0
     assert model.dropout == 0.0
     assert model.input_encoding == "one_hot"
+    # The seed's optimizer and schedule, whatever the defaults are.
+    assert model.optimizer == "rmsprop" and model.lr_schedule == "exponential"
 
 
 def test_preset_seed002():
@@ -42,6 +44,7 @@ def test_preset_seed002():
     assert model.learning_rate == 0.0015
     assert model.clipnorm == 5.0
     assert model.lr_decay == 1.0  # constant learning rate
+    assert model.optimizer == "rmsprop" and model.lr_schedule == "exponential"
     assert model.input_encoding == "one_hot"
     assert data.lowercase is True  # seed 002 lowercased both of its corpora
 
@@ -148,7 +151,7 @@ def test_invalid_field_value_raises_naming_the_field(section, field, value):
 
 def test_warmup_needs_the_cosine_schedule():
     with pytest.raises(ValueError, match="`warmup_steps` needs lr_schedule='cosine'"):
-        ModelConfig(warmup_steps=10)
+        ModelConfig(warmup_steps=10, lr_schedule="exponential")
     assert ModelConfig(warmup_steps=10, lr_schedule="cosine").warmup_steps == 10
 
 
@@ -191,6 +194,17 @@ def test_run_config_from_partial_dict_uses_defaults():
     assert config.training == TrainingConfig()
     with pytest.raises(ValueError, match="cell"):
         RunConfig.from_dict({"model": {"cell": "nope"}})
+
+
+def test_a_config_from_before_the_optimizer_fields_keeps_its_training():
+    # Runs saved by earlier releases trained with RMSprop and a per-epoch decay;
+    # loading or resuming them must not switch to today's defaults.
+    old = RunConfig.from_dict({"model": {"units": 16, "lr_decay": 0.97}})
+    assert old.model.optimizer == "rmsprop"
+    assert old.model.lr_schedule == "exponential"
+    new = RunConfig.from_dict(RunConfig().to_dict())
+    assert new.model.optimizer == ModelConfig().optimizer
+    assert new.model.lr_schedule == ModelConfig().lr_schedule
 
 
 def test_defaults_are_not_shared_between_instances():

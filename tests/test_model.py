@@ -121,18 +121,20 @@ def test_keras_file_round_trip(tmp_path):
 
 def test_learning_rate_decays_once_per_epoch():
     schedule = learning_rate_schedule(
-        config(learning_rate=0.002, lr_decay=0.97), steps_per_epoch=10
+        config(learning_rate=0.002, lr_schedule="exponential", lr_decay=0.97),
+        steps_per_epoch=10,
     )
     assert float(schedule(9)) == pytest.approx(0.002)
     assert float(schedule(10)) == pytest.approx(0.002 * 0.97)
     assert float(schedule(25)) == pytest.approx(0.002 * 0.97**2)
-    assert learning_rate_schedule(config(lr_decay=1.0), 10) == config().learning_rate
+    constant = config(lr_schedule="exponential", lr_decay=1.0)
+    assert learning_rate_schedule(constant, 10) == constant.learning_rate
 
 
-def test_optimizer_is_rmsprop_with_clipnorm_and_l2_adds_losses():
+def test_default_optimizer_is_adam_with_clipnorm_and_l2_adds_losses():
     cfg = config(l2=0.01, clipnorm=5.0)
     model = compile_model(build_model(cfg, batch_size=2, sequence_length=3), cfg, 5)
-    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert type(model.optimizer) is keras.optimizers.Adam
     assert model.optimizer.clipnorm == 5.0
     model(np.zeros((2, 3), dtype="int32"))
     assert len(model.losses) > 0

@@ -77,7 +77,9 @@ def test_bad_corpus_leaves_an_existing_run_alone_even_with_force(tmp_path, text)
 
 def test_resume_continues_with_optimizer_state_and_schedule(tmp_path, text):
     run = tmp_path / "run"
-    config = tiny_config(epochs=1, lr_decay=0.5, learning_rate=0.01)
+    config = tiny_config(
+        epochs=1, lr_schedule="exponential", lr_decay=0.5, learning_rate=0.01
+    )
     first = charlstm.train(text=text, run_dir=run, config=config)
     steps = int(first.model.optimizer.iterations.numpy())
     saved = [np.asarray(v).copy() for v in first.model.optimizer.variables]
