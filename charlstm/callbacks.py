@@ -113,7 +113,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1
-        if time.perf_counter() - self._start >= self.seconds:
+        if self.fraction_used() >= 1.0:
             self.stopped = True
             self.model.stop_training = True
 

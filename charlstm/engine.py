@@ -47,7 +47,10 @@ def unsupported_reason(config: ModelConfig) -> str | None:
     if config.input_encoding not in ("one_hot", "embedding"):
         return f"the numpy engine has no {config.input_encoding!r} input encoding"
     if config.residual or config.layer_norm:
-        return "the numpy engine has no residual connections or layer normalisation"
+        return (
+            "the numpy engine has no residual connections or layer normalisation "
+            f"(residual={config.residual}, layer_norm={config.layer_norm})"
+        )
     return None
 
 
@@ -82,7 +85,7 @@ class EngineWeights:
     def __post_init__(self):
         reason = unsupported_reason(self.config)
         if reason:
-            raise ValueError(f"{reason}. Received: cell={self.config.cell!r}")
+            raise ValueError(f"{reason}.")  # the reason names what it received
         self.arrays = [np.asarray(a, dtype=np.float32) for a in self.arrays]
         expected = expected_shapes(self.config)
         got = [a.shape for a in self.arrays]

@@ -144,6 +144,13 @@ def test_weights_that_do_not_fit_the_config_are_rejected():
         EngineWeights(config, arrays[:-1])
 
 
+def test_layers_the_engine_lacks_are_refused_by_name():
+    config = tiny_model_config(layer_norm=True)
+    arrays = [np.zeros(s, np.float32) for s in expected_shapes(config)]
+    with pytest.raises(ValueError, match=r"no residual.*layer_norm=True\)\.$"):
+        EngineWeights(config, arrays)
+
+
 def test_engine_file_round_trip_and_staleness(tmp_path):
     config = tiny_model_config("simple_rnn", "embedding")
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import charlstm
 from charlstm.generation import TextGenerator, compile_forward
 from charlstm.loading import EngineFallbackWarning
 from charlstm.numpy_generation import NumpyTextGenerator
-from tests.conftest import make_text
+from tests.conftest import make_text, tiny_config
 
 
 @pytest.fixture
@@ -106,16 +106,7 @@ def test_other_charlstm_release_falls_back_to_keras(run_copy):
 
 def test_layer_norm_run_falls_back_to_keras(tmp_path):
     run = tmp_path / "run"
-    config = charlstm.make_config(
-        units=8,
-        embedding_dim=4,
-        batch_size=4,
-        sequence_length=5,
-        epochs=1,
-        random_seed=0,
-        layer_norm=True,
-        residual=True,
-    )
+    config = tiny_config(layer_norm=True, residual=True)
     charlstm.train(text=make_text(2000), run_dir=run, config=config)
     with pytest.warns(EngineFallbackWarning, match="layer normalisation"):
         generator = charlstm.load(run)
