@@ -7,6 +7,7 @@ from keras import ops
 
 from charlstm.config import ModelConfig
 from charlstm.fast_rnn import FastGRU, FastLSTM, FastSimpleRNN
+from charlstm.lstm_stack import LSTMStack
 
 _CELLS = {
     "lstm": keras.layers.LSTM,
@@ -48,6 +49,7 @@ def build_model(
     batch_size: int | None,
     sequence_length: int | None = None,
     stateful: bool = True,
+    for_training: bool = False,
 ) -> keras.Model:
     """Builds the (uncompiled) model for a config.
 
@@ -56,11 +58,19 @@ def build_model(
     the batch size, so weights move between a training model and an inference
     model with `set_weights`.
 
+    With `for_training` and `config.fast_path`, stacked LSTMs with nothing
+    between them (no dropout, residual or layer norm) are one
+    `charlstm.lstm_stack.LSTMStack` layer, which runs the layers side by side on
+    a multi-core CPU. It has the same weights in the same `get_weights()`
+    order, so inference models, built without `for_training`, take them with
+    `set_weights`.
+
     Args:
         config: ModelConfig. The architecture.
         batch_size: int or None. Fixed batch size (required when stateful).
         sequence_length: int or None. Fixed number of time steps, or None for any.
         stateful: bool. Whether recurrent states carry over between calls.
+        for_training: bool. Build the training graph (see above).
 
     Example:
     >>> model = build_model(ModelConfig(vocabulary_size=10, units=8), batch_size=2)
@@ -85,8 +95,20 @@ def build_model(
             config.vocabulary_size, config.embedding_dim, name="embedding"
         )(inputs)
     # x: (batch, time, features)
+    if for_training and fuses_layers(config):
+        x = LSTMStack(
+            config.units,
+            config.num_layers,
+            stateful=stateful,
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            name="lstm_stack",
+        )(x)  # (batch, time, units)
+        layers = 0
+    else:
+        layers = config.num_layers
     cell = (_FAST_CELLS if config.fast_path else _CELLS)[config.cell]
-    for i in range(config.num_layers):
+    for i in range(layers):
         y = cell(
             config.units,
             return_sequences=True,
@@ -109,6 +131,16 @@ def build_model(
         name="softmax",
     )(x)  # (batch, time, vocab)
     return keras.Model(inputs, outputs, name="charlstm")
+
+
+def fuses_layers(config: ModelConfig) -> bool:
+    """Whether a training model of this config runs its LSTMs as one `LSTMStack`."""
+    return (
+        config.fast_path
+        and config.cell == "lstm"
+        and not (config.dropout or config.residual or config.layer_norm)
+        and keras.backend.backend() == "tensorflow"
+    )
 
 
 _OPTIMIZERS = {
@@ -160,7 +192,7 @@ def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 def reset_states(model: keras.Model) -> None:
-    """Zeroes the state of every stateful recurrent layer."""
-    for layer in recurrent_layers(model):
-        if layer.stateful:
+    """Zeroes the state of every stateful recurrent layer (and `LSTMStack`)."""
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.RNN, LSTMStack)) and layer.stateful:
             layer.reset_state()

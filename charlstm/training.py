@@ -145,7 +145,9 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
     if resume:
         model = keras.saving.load_model(files.last, compile=True)
     else:
-        model = build_model(config.model, data.batch_size, data.sequence_length)
+        model = build_model(
+            config.model, data.batch_size, data.sequence_length, for_training=True
+        )
         compile_model(model, config.model, len(batches.train))
         if files is not None:
             files.root.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,300 @@
+"""Stacked LSTMs run as one loop over time, so that the layers overlap on CPU.
+
+Stacked `keras.layers.LSTM` layers run one after the other: layer 2 starts when
+layer 1 has finished the whole sequence, and each step of each layer is a small
+matrix product that keeps one CPU core busy. `LSTMStack` runs every layer in
+one `tf.while_loop` whose step `t` computes layer 1 at `t`, then layer 2 at `t`
+from it, and so on. Layer 1's step `t + 1` does not depend on layer 2's step
+`t`, and TensorFlow runs loop iterations side by side, so on a 2-core CPU the
+layers proceed in parallel, a wavefront. The backward pass is written by hand
+the same way: at step `t`, the top layer's gradient flows down the stack while
+the top layer already goes on to `t - 1`. The weights' gradients are one matrix
+product per layer over the whole sequence, after the loop.
+
+The layer holds one `keras.layers.LSTMCell` per layer (named `lstm_0`,
+`lstm_1`, ...), so its weights, their initializers and their
+`get_weights()` order are those of the same number of stacked
+`keras.layers.LSTM` layers: the two models exchange weights with `set_weights`.
+It is TensorFlow-only, tanh/sigmoid, without masking or in-layer dropout;
+`charlstm.model.build_model` uses it for training when `ModelConfig.fast_path`
+is set and nothing sits between the layers.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras.src.utils import tracking
+
+
+def _lstm_gates(z, c):
+    """One LSTM step from pre-activations `z` (batch, 4 * units), Keras gate order."""
+    import tensorflow as tf
+
+    i, f, g, o = tf.split(z, 4, axis=1)
+    i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+    c = f * c + i * g
+    return o * tf.tanh(c), c, tf.concat([i, f, g, o], 1)
+
+
+def _gates_gradient(gates, c, c_before, dh, dc):
+    """Backward through one LSTM step: returns (dz (batch, 4 * units), dc_before)."""
+    import tensorflow as tf
+
+    i, f, g, o = tf.split(gates, 4, axis=1)
+    tanh_c = tf.tanh(c)
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    dz = tf.concat(
+        [
+            dc * g * i * (1 - i),
+            dc * c_before * f * (1 - f),
+            dc * i * (1 - g * g),
+            dh * tanh_c * o * (1 - o),
+        ],
+        1,
+    )
+    return dz, dc * f
+
+
+def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
+    """Runs stacked LSTMs over a sequence in one loop, with a hand-written gradient.
+
+    Args:
+        xw: (batch, time, 4 * units_0). The first layer's input projections,
+            bias included.
+        states: list of (h, c) per layer, each (batch, units_l).
+        recurrent_kernel: list per layer of (units_l, 4 * units_l).
+        kernels: list per layer above the first of (units_{i-1}, 4 * units_l).
+        biases: list per layer above the first of (4 * units_l,).
+
+    Returns:
+        (outputs (batch, time, units_top), [(h, c) per layer]).
+    """
+    import tensorflow as tf
+
+    depth = len(states)
+    flat_states = [s for pair in states for s in pair]
+
+    @tf.custom_gradient
+    def run(xw, *flat):
+        h0 = list(flat[0 : 2 * depth : 2])
+        c0 = list(flat[1 : 2 * depth : 2])
+        u = list(flat[2 * depth : 3 * depth])
+        w = list(flat[3 * depth : 4 * depth - 1])
+        b = list(flat[4 * depth - 1 :])
+        # Above the first layer, one product of [h_below, h] with [w; u].
+        wu = [None] + [tf.concat([w[i - 1], u[i]], 0) for i in range(1, depth)]
+        xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units_0)
+        steps = tf.shape(xs)[0]
+
+        def arrays():
+            return [tf.TensorArray(xw.dtype, size=steps) for _ in range(depth)]
+
+        def forward(t, h, c, hs, cs, gates):
+            h, c, hs, cs, gates = list(h), list(c), list(hs), list(cs), list(gates)
+            below = None
+            for i in range(depth):
+                if i == 0:
+                    z = xs[t] + tf.matmul(h[0], u[0])
+                else:
+                    z = tf.matmul(tf.concat([below, h[i]], 1), wu[i]) + b[i - 1]
+                h[i], c[i], gate = _lstm_gates(z, c[i])  # (batch, units_l)
+                hs[i] = hs[i].write(t, h[i])
+                cs[i] = cs[i].write(t, c[i])
+                gates[i] = gates[i].write(t, gate)
+                below = h[i]
+            return t + 1, h, c, hs, cs, gates
+
+        start = (0, h0, c0, arrays(), arrays(), arrays())
+        _, h, c, hs, cs, gates = tf.while_loop(lambda t, *_: t < steps, forward, start)
+        hs = [a.stack() for a in hs]  # (time, batch, units_l) per layer
+        cs = [a.stack() for a in cs]
+        gates = [a.stack() for a in gates]  # (time, batch, 4 * units_l)
+
+        def grad(d_outputs, *d_states):
+            d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
+            dh = [
+                tf.zeros_like(h0[i]) if d_states[2 * i] is None else d_states[2 * i]
+                for i in range(depth)
+            ]
+            dc = [
+                tf.zeros_like(c0[i])
+                if d_states[2 * i + 1] is None
+                else d_states[2 * i + 1]
+                for i in range(depth)
+            ]
+            c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
+            u0_t = tf.transpose(u[0])
+            wu_t = [None] + [tf.transpose(wu[i]) for i in range(1, depth)]
+            units_below = [None] + [w[i - 1].shape[0] for i in range(1, depth)]
+
+            def backward(t, dh, dc, dzs):
+                dh, dc, dzs = list(dh), list(dc), list(dzs)
+                from_above = d_top[t]
+                for i in reversed(range(depth)):
+                    dz, dc[i] = _gates_gradient(
+                        gates[i][t], cs[i][t], c_before[i][t], dh[i] + from_above, dc[i]
+                    )  # dz: (batch, 4 * units_l)
+                    dzs[i] = dzs[i].write(t, dz)
+                    if i == 0:
+                        dh[0] = tf.matmul(dz, u0_t)
+                    else:
+                        d_in = tf.matmul(dz, wu_t[i])  # (batch, units_below + units_l)
+                        from_above = d_in[:, : units_below[i]]
+                        dh[i] = d_in[:, units_below[i] :]
+                return t - 1, dh, dc, dzs
+
+            start = (steps - 1, dh, dc, arrays())
+            _, dh0, dc0, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
+            dzs = [a.stack() for a in dzs]  # (time, batch, 4 * units_l)
+
+            def product(a, dz):  # sum over time and batch of a^T dz
+                rows = tf.reshape(a, [-1, tf.shape(a)[-1]])
+                return tf.matmul(
+                    rows, tf.reshape(dz, [-1, tf.shape(dz)[-1]]), transpose_a=True
+                )
+
+            h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
+            d_u = [product(h_before[i], dzs[i]) for i in range(depth)]
+            d_w = [product(hs[i - 1], dzs[i]) for i in range(1, depth)]
+            d_b = [tf.reduce_sum(dzs[i], [0, 1]) for i in range(1, depth)]
+            d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
+            return (tf.transpose(dzs[0], [1, 0, 2]), *d_flat, *d_u, *d_w, *d_b)
+
+        final = [x for pair in zip(h, c, strict=True) for x in pair]
+        return (tf.transpose(hs[-1], [1, 0, 2]), *final), grad
+
+    # Snapshots: a stateful layer assigns its final states to the variables it
+    # read the initial ones from, before the backward pass reads them.
+    flat_states = [tf.identity(s) for s in flat_states]
+    tensors = [tf.convert_to_tensor(v) for v in [*recurrent_kernel, *kernels, *biases]]
+    outputs, *final = run(xw, *flat_states, *tensors)
+    return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]
+
+
+@keras.saving.register_keras_serializable(package="charlstm")
+class LSTMStack(keras.layers.Layer):
+    """`num_layers` stacked LSTMs with `return_sequences=True`, run as one loop.
+
+    Same weights (and `get_weights()` order) and results as
+    `num_layers` stacked `keras.layers.LSTM(units, return_sequences=True)`
+    layers; faster to train on a multi-core CPU (docs/benchmarks.md).
+
+    Args:
+        units: int. Units in every layer.
+        num_layers: int. Number of stacked layers.
+        stateful: bool. Whether the states carry over between batches (needs a
+            fixed batch size).
+        kernel_regularizer, recurrent_regularizer: as for `keras.layers.LSTM`.
+
+    Example:
+    >>> stack = LSTMStack(8, num_layers=2)
+    >>> stack(keras.ops.zeros((2, 5, 3))).shape  # (batch, time, units)
+    (2, 5, 8)
+    """
+
+    def __init__(
+        self,
+        units,
+        num_layers,
+        stateful=False,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                f"`LSTMStack` needs the TensorFlow backend. "
+                f"Received: backend={keras.backend.backend()!r}"
+            )
+        self.units = units
+        self.num_layers = num_layers
+        self.stateful = stateful
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.cells = [
+            keras.layers.LSTMCell(
+                units,
+                kernel_regularizer=kernel_regularizer,
+                recurrent_regularizer=recurrent_regularizer,
+                name=f"lstm_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.states = None
+
+    def build(self, input_shape):  # (batch, time, features)
+        features = input_shape[-1]
+        for cell in self.cells:
+            cell.build((input_shape[0], features))
+            features = self.units
+        if self.stateful:
+            if input_shape[0] is None:
+                raise ValueError(
+                    "a stateful `LSTMStack` needs a fixed batch size. "
+                    f"Received: input_shape={input_shape}"
+                )
+            self._create_state_variables(input_shape[0])
+
+    @tracking.no_automatic_dependency_tracking
+    def _create_state_variables(self, batch_size):
+        # Untracked, as in `keras.layers.RNN`: states are not weights.
+        with keras.name_scope(self.name, caller=self):
+            self.states = [
+                keras.Variable(
+                    keras.ops.zeros((batch_size, self.units)),
+                    trainable=False,
+                    dtype=self.variable_dtype,
+                    name="rnn_state",
+                )
+                for _ in range(2 * self.num_layers)
+            ]
+
+    def reset_state(self):
+        for state in self.states or []:
+            state.assign(keras.ops.zeros_like(state))
+
+    def call(self, inputs):  # (batch, time, features)
+        import tensorflow as tf
+
+        batch = tf.shape(inputs)[0]
+        if self.stateful:
+            flat = [tf.cast(s.value, self.compute_dtype) for s in self.states]
+        else:
+            zeros = tf.zeros([batch, self.units], dtype=self.compute_dtype)
+            flat = [zeros] * (2 * self.num_layers)
+        first = self.cells[0]
+        xw = keras.ops.matmul(inputs, first.kernel) + first.bias  # (b, t, 4 * units)
+        outputs, final = lstm_stack_sequence(
+            xw,
+            [(flat[2 * i], flat[2 * i + 1]) for i in range(self.num_layers)],
+            [cell.recurrent_kernel for cell in self.cells],
+            [cell.kernel for cell in self.cells[1:]],
+            [cell.bias for cell in self.cells[1:]],
+        )  # outputs: (batch, time, units)
+        if self.stateful:
+            for variable, value in zip(
+                self.states, [s for p in final for s in p], strict=True
+            ):
+                variable.assign(tf.cast(value, variable.dtype))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "num_layers": self.num_layers,
+                "stateful": self.stateful,
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "recurrent_regularizer": keras.regularizers.serialize(
+                    self.recurrent_regularizer
+                ),
+            }
+        )
+        return config
