@@ -1,8 +1,10 @@
 """Training chars/s: Keras's own LSTM layers vs charlstm's fast path, same run.
 
-For each model, a plain-Keras model (`fast_path=False`, the default) and the
-fast-path model (`fast_path=True`, `charlstm.fast_rnn`) are built with
-`build_model`/`compile_model` and trained on the same random ids, in blocks of
+For each model, a plain-Keras model (`fast_path=False`) and the fast-path model
+(`fast_path=True`: `charlstm.lstm_stack.LSTMStack` for stacked LSTMs with nothing
+between them, `charlstm.fast_rnn`'s layers otherwise) are built with
+`build_model(..., for_training=True)`/`compile_model` as `charlstm.train` builds
+them, and trained on the same random ids, in blocks of
 `--batches` batches taken in turn (plain, fast, plain, fast, ...) so that both
 see the same machine load. The table gives the median chars/s over the blocks,
 the median of the per-block ratios to plain Keras, and the ratio of CPU-time
@@ -78,7 +80,10 @@ def build(config, variant):
     # Layers take the global dtype policy when they are built.
     keras.config.set_dtype_policy("mixed_bfloat16" if "bf16" in variant else "float32")
     model = build_model(
-        model_config, config.data.batch_size, config.data.sequence_length
+        model_config,
+        config.data.batch_size,
+        config.data.sequence_length,
+        for_training=True,  # as charlstm.train builds it: LSTMStack where it fuses
     )
     keras.config.set_dtype_policy("float32")
     if variant == "fast_unroll":

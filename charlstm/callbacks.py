@@ -122,8 +122,11 @@ class TimeBudget(keras.callbacks.Callback):
             logs["stopped"] = "time_budget" if self.stopped else ""
 
 
-class CosineLearningRate(keras.callbacks.Callback):
-    """Sets the learning rate before every batch: linear warm-up, then a cosine to 0.
+class DecayToZero(keras.callbacks.Callback):
+    """Sets the learning rate before every batch: linear warm-up, then down to 0.
+
+    The way down is a cosine (`shape="cosine"`) or a straight line
+    (`shape="linear"`).
 
     Progress is the larger of the share of batches done (`optimizer.iterations`
     over `total_steps`) and the share of the time budget spent, so the rate
@@ -135,10 +138,16 @@ class CosineLearningRate(keras.callbacks.Callback):
         total_steps: int. Batches in the whole run (epochs x batches per epoch).
         warmup_steps: int. Batches of linear warm-up from peak / warmup_steps.
         budget: TimeBudget or None. The run's time budget, if any.
+        shape: "cosine" or "linear".
     """
 
-    def __init__(self, peak, total_steps, warmup_steps=0, budget=None):
+    def __init__(self, peak, total_steps, warmup_steps=0, budget=None, shape="cosine"):
         super().__init__()
+        if shape not in ("cosine", "linear"):
+            raise ValueError(
+                f"`shape` must be 'cosine' or 'linear'. Received: shape={shape!r}"
+            )
+        self.shape = shape
         self.peak = float(peak)
         self.total_steps = max(1, int(total_steps))
         self.warmup_steps = int(warmup_steps)
@@ -149,8 +158,10 @@ class CosineLearningRate(keras.callbacks.Callback):
         if step < self.warmup_steps:
             return self.peak * (step + 1) / self.warmup_steps
         span = max(1, self.total_steps - self.warmup_steps)
-        progress = max((step - self.warmup_steps) / span, time_fraction)
-        return self.peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        progress = min(1.0, max((step - self.warmup_steps) / span, time_fraction))
+        if self.shape == "linear":
+            return self.peak * (1.0 - progress)
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def on_train_begin(self, logs=None):
         # Counted here rather than read back every batch, which would sync.
@@ -162,6 +173,9 @@ class CosineLearningRate(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
+
+
+CosineLearningRate = DecayToZero  # its name before "linear" was added
 
 
 class RecordHistory(keras.callbacks.Callback):

@@ -120,15 +120,18 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--clipnorm", type=float)
     t.add_argument(
         "--lr-schedule",
-        choices=["exponential", "cosine"],
-        help="exponential: x --lr-decay per epoch; cosine: warm-up, then down to "
-        "zero at the last epoch or the end of --time-budget",
+        choices=["exponential", "cosine", "linear"],
+        help="exponential: x --lr-decay per epoch; cosine, linear: warm-up, then "
+        "down to zero at the last epoch or the end of --time-budget",
     )
     t.add_argument(
         "--lr-decay", type=float, help="learning-rate factor per epoch (exponential)"
     )
     t.add_argument(
-        "--warmup-steps", type=int, metavar="N", help="batches of warm-up (cosine)"
+        "--warmup-steps",
+        type=int,
+        metavar="N",
+        help="batches of warm-up (cosine, linear)",
     )
     t.add_argument("--l2", type=float, help="L2 weight on every kernel")
     t.add_argument("--weight-decay", type=float, help="decoupled weight decay")

@@ -18,7 +18,7 @@ CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
 TOKEN_KINDS = ("char", "word")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
-LR_SCHEDULES = ("exponential", "cosine")
+LR_SCHEDULES = ("exponential", "cosine", "linear")
 
 
 def _is_int(value) -> bool:
@@ -53,14 +53,15 @@ class ModelConfig:
     input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
     embedding_dim: int = 64  # width of the input embedding, if used
     optimizer: str = "adam"  # "adam", "adamw" or "rmsprop" (as in the seeds)
-    learning_rate: float = 0.006  # initial (peak, for "cosine") learning rate
+    learning_rate: float = 0.006  # initial (peak, for "cosine"/"linear") rate
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
     # "exponential": multiplied by `lr_decay` after every epoch (1.0: constant).
     # "cosine": linear warm-up over `warmup_steps`, then a cosine down to zero at
     # the end of the run: the last epoch, or the time budget if it ends first.
+    # "linear": the same warm-up, then a straight line down to zero at that end.
     lr_schedule: str = "cosine"
     lr_decay: float = 0.97  # learning-rate factor per epoch ("exponential")
-    warmup_steps: int = 0  # batches of linear warm-up ("cosine")
+    warmup_steps: int = 0  # batches of linear warm-up ("cosine", "linear")
     l2: float = 0.0  # L2 weight on every kernel
     weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
     # True: charlstm.fast_rnn's layers (input projections in one product per
@@ -132,8 +133,8 @@ class ModelConfig:
             warmup_steps=self.warmup_steps,
         )
         _check(
-            self.warmup_steps == 0 or self.lr_schedule == "cosine",
-            "`warmup_steps` needs lr_schedule='cosine'.",
+            self.warmup_steps == 0 or self.lr_schedule != "exponential",
+            "`warmup_steps` needs lr_schedule='cosine' or 'linear'.",
             warmup_steps=self.warmup_steps,
             lr_schedule=self.lr_schedule,
         )

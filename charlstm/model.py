@@ -153,11 +153,11 @@ _OPTIMIZERS = {
 def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
     """The learning rate the optimizer is built with.
 
-    "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine": a
-    plain float, which `charlstm.callbacks.CosineLearningRate` sets every batch
+    "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine" and
+    "linear": a plain float, which `charlstm.callbacks.DecayToZero` sets every batch
     (its horizon, the end of the run, is only known when training starts).
     """
-    if config.lr_schedule == "cosine" or config.lr_decay == 1.0:
+    if config.lr_schedule != "exponential" or config.lr_decay == 1.0:
         return config.learning_rate
     return keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate,

@@ -11,7 +11,7 @@ import keras
 
 from charlstm import __version__
 from charlstm.callbacks import (
-    CosineLearningRate,
+    DecayToZero,
     EpochStats,
     ProgressBar,
     RecordHistory,
@@ -162,13 +162,14 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
     recorder = RunCheckpoint(files.root, history) if files else RecordHistory(history)
     all_callbacks = [EpochStats(chars_per_batch), ResetStates()]
     all_callbacks += [budget] if budget else []
-    if config.model.lr_schedule == "cosine":
+    if config.model.lr_schedule != "exponential":
         all_callbacks.append(
-            CosineLearningRate(
+            DecayToZero(
                 config.model.learning_rate,
                 training.epochs * len(batches.train),
                 config.model.warmup_steps,
                 budget,
+                shape=config.model.lr_schedule,
             )
         )
     all_callbacks.append(recorder)

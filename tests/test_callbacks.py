@@ -5,6 +5,7 @@ import pytest
 import charlstm
 from charlstm.callbacks import (
     CosineLearningRate,
+    DecayToZero,
     SampleText,
     read_history,
     write_history,
@@ -89,7 +90,7 @@ def test_sample_text_writes_one_sample_per_temperature(text):
 
 
 def test_cosine_rate_warms_up_linearly_then_falls_to_zero():
-    schedule = CosineLearningRate(0.01, total_steps=110, warmup_steps=10)
+    schedule = DecayToZero(0.01, total_steps=110, warmup_steps=10)
     assert schedule.rate(0) == pytest.approx(0.001)
     assert schedule.rate(9) == pytest.approx(0.01)
     assert schedule.rate(10) == pytest.approx(0.01)
@@ -100,11 +101,30 @@ def test_cosine_rate_warms_up_linearly_then_falls_to_zero():
 
 
 def test_cosine_rate_follows_the_time_budget_when_it_ends_first():
-    schedule = CosineLearningRate(0.01, total_steps=10**9)
+    schedule = DecayToZero(0.01, total_steps=10**9)
     assert schedule.rate(5, time_fraction=0.5) == pytest.approx(0.005)
     assert schedule.rate(5, time_fraction=1.0) == pytest.approx(0.0, abs=1e-12)
     # Steps still count when the budget is far from spent.
-    assert CosineLearningRate(0.01, 10).rate(5, 0.1) == pytest.approx(0.005)
+    assert DecayToZero(0.01, 10).rate(5, 0.1) == pytest.approx(0.005)
+
+
+def test_linear_rate_warms_up_then_falls_in_a_straight_line():
+    schedule = DecayToZero(0.01, total_steps=110, warmup_steps=10, shape="linear")
+    assert schedule.rate(9) == pytest.approx(0.01)
+    assert schedule.rate(35) == pytest.approx(0.0075)  # a quarter of the way down
+    assert schedule.rate(60) == pytest.approx(0.005)
+    assert schedule.rate(110) == pytest.approx(0.0, abs=1e-12)
+    budgeted = DecayToZero(0.01, total_steps=10**9, shape="linear")
+    assert budgeted.rate(5, time_fraction=0.8) == pytest.approx(0.002)
+
+
+def test_decay_to_zero_refuses_an_unknown_shape():
+    with pytest.raises(ValueError, match="`shape` must be 'cosine' or 'linear'"):
+        DecayToZero(0.01, 10, shape="step")
+
+
+def test_cosine_learning_rate_is_the_old_name_of_decay_to_zero():
+    assert CosineLearningRate is DecayToZero
 
 
 def _final_rate(model):
@@ -115,12 +135,21 @@ def test_cosine_schedule_in_training_reaches_near_zero_on_the_last_batch(text):
     config = tiny_config(epochs=2, lr_schedule="cosine", warmup_steps=3)
     result = charlstm.train(text=text, config=config)
     steps = int(keras.ops.convert_to_numpy(result.model.optimizer.iterations))
-    expected = CosineLearningRate(0.01, steps, 3).rate(steps - 1)
+    expected = DecayToZero(0.01, steps, 3).rate(steps - 1)
     assert _final_rate(result.model) == pytest.approx(expected, rel=1e-5)
     assert expected < 0.01 * 1e-3
     # The history records each epoch's starting rate: falling after epoch 1.
     first, second = (row["learning_rate"] for row in result.history)
     assert second < first
+
+
+def test_linear_schedule_in_training_ends_on_the_linear_rate(text):
+    config = tiny_config(epochs=2, lr_schedule="linear")
+    result = charlstm.train(text=text, config=config)
+    steps = int(keras.ops.convert_to_numpy(result.model.optimizer.iterations))
+    expected = DecayToZero(0.01, steps, shape="linear").rate(steps - 1)
+    assert _final_rate(result.model) == pytest.approx(expected, rel=1e-5)
+    assert expected == pytest.approx(0.01 / steps)
 
 
 def test_cosine_schedule_resumes_where_it_stopped(tmp_path, text):

@@ -142,7 +142,7 @@ def test_existing_run_is_refused_and_kept(tmp_path, corpus, capsys):
                 "--warmup-steps",
                 "10",
             ],
-            "`warmup_steps` needs lr_schedule='cosine'",
+            "`warmup_steps` needs lr_schedule='cosine' or 'linear'",
         ),
         (
             ["train", "{corpus}", "--out", "{run}", "--optimizer", "sgd"],

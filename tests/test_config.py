@@ -127,7 +127,7 @@ def test_make_config_unknown_field_raises(field):
         (ModelConfig, "l2", -1e-4),
         (ModelConfig, "optimizer", "sgd"),
         (ModelConfig, "optimizer", "Adam"),
-        (ModelConfig, "lr_schedule", "linear"),
+        (ModelConfig, "lr_schedule", "step"),
         (ModelConfig, "warmup_steps", -1),
         (ModelConfig, "warmup_steps", 1.5),
         (ModelConfig, "weight_decay", -0.1),
@@ -149,10 +149,11 @@ def test_invalid_field_value_raises_naming_the_field(section, field, value):
         make_config("seed000", **{field: value})
 
 
-def test_warmup_needs_the_cosine_schedule():
+def test_warmup_needs_a_schedule_down_to_zero():
     with pytest.raises(ValueError, match="`warmup_steps` needs lr_schedule='cosine'"):
         ModelConfig(warmup_steps=10, lr_schedule="exponential")
     assert ModelConfig(warmup_steps=10, lr_schedule="cosine").warmup_steps == 10
+    assert ModelConfig(warmup_steps=10, lr_schedule="linear").warmup_steps == 10
 
 
 def test_valid_edge_values_are_accepted():
