@@ -36,26 +36,36 @@ def _lstm_gates(z, c):
     return o * tf.tanh(c), c, tf.concat([i, f, g, o], 1)
 
 
-def _gates_gradient(gates, c, c_before, dh, dc):
-    """Backward through one LSTM step: returns (dz (batch, 4 * units), dc_before)."""
+def _local_derivatives(gates, c, c_before):
+    """What the backward step needs of the forward pass, for every step at once.
+
+    With dh and dc the gradients reaching h_t and c_t, one step backwards is
+
+        dc' = dc + dh * to_c
+        dz = [dc', dc', dc', dh] * to_z     # (batch, 4 * units), Keras gate order
+        dc_before = dc' * f
+
+    Computing `to_c` and `to_z` here, over (time, batch, .) in a few large
+    operations, leaves four small ones per step in the sequential loop.
+    """
     import tensorflow as tf
 
-    i, f, g, o = tf.split(gates, 4, axis=1)
+    i, f, g, o = tf.split(gates, 4, axis=-1)
     tanh_c = tf.tanh(c)
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    dz = tf.concat(
+    to_c = o * (1 - tanh_c * tanh_c)  # (time, batch, units)
+    to_z = tf.concat(
         [
-            dc * g * i * (1 - i),
-            dc * c_before * f * (1 - f),
-            dc * i * (1 - g * g),
-            dh * tanh_c * o * (1 - o),
+            g * i * (1 - i),
+            c_before * f * (1 - f),
+            i * (1 - g * g),
+            tanh_c * o * (1 - o),
         ],
-        1,
-    )
-    return dz, dc * f
+        -1,
+    )  # (time, batch, 4 * units)
+    return to_c, to_z, f
 
 
-def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
+def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=()):
     """Runs stacked LSTMs over a sequence in one loop, with a hand-written gradient.
 
     Args:
@@ -65,6 +75,9 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
         recurrent_kernel: list per layer of (units_l, 4 * units_l).
         kernels: list per layer above the first of (units_{i-1}, 4 * units_l).
         biases: list per layer above the first of (4 * units_l,).
+        masks: empty, or per layer above the first a dropout mask (time, batch,
+            units_{i-1}) that multiplies the outputs of the layer below on
+            their way up (0 or 1 / (1 - rate) for inverted dropout).
 
     Returns:
         (outputs (batch, time, units_top), [(h, c) per layer]).
@@ -73,6 +86,12 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
 
     depth = len(states)
     flat_states = [s for pair in states for s in pair]
+    masks = list(masks)
+    if masks and len(masks) != depth - 1:
+        raise ValueError(
+            f"`masks` must hold one mask per layer above the first ({depth - 1}). "
+            f"Received: {len(masks)} masks"
+        )
 
     @tf.custom_gradient
     def run(xw, *flat):
@@ -80,7 +99,8 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
         c0 = list(flat[1 : 2 * depth : 2])
         u = list(flat[2 * depth : 3 * depth])
         w = list(flat[3 * depth : 4 * depth - 1])
-        b = list(flat[4 * depth - 1 :])
+        b = list(flat[4 * depth - 1 : 5 * depth - 2])
+        drop = [None] + list(flat[5 * depth - 2 :])  # drop[i]: into layer i
         # Above the first layer, one product of [h_below, h] with [w; u].
         wu = [None] + [tf.concat([w[i - 1], u[i]], 0) for i in range(1, depth)]
         xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units_0)
@@ -96,6 +116,8 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
                 if i == 0:
                     z = xs[t] + tf.matmul(h[0], u[0])
                 else:
+                    if masks:
+                        below = below * drop[i][t]
                     z = tf.matmul(tf.concat([below, h[i]], 1), wu[i]) + b[i - 1]
                 h[i], c[i], gate = _lstm_gates(z, c[i])  # (batch, units_l)
                 hs[i] = hs[i].write(t, h[i])
@@ -123,6 +145,9 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
                 for i in range(depth)
             ]
             c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
+            local = [
+                _local_derivatives(gates[i], cs[i], c_before[i]) for i in range(depth)
+            ]
             u0_t = tf.transpose(u[0])
             wu_t = [None] + [tf.transpose(wu[i]) for i in range(1, depth)]
             units_below = [None] + [w[i - 1].shape[0] for i in range(1, depth)]
@@ -131,15 +156,19 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
                 dh, dc, dzs = list(dh), list(dc), list(dzs)
                 from_above = d_top[t]
                 for i in reversed(range(depth)):
-                    dz, dc[i] = _gates_gradient(
-                        gates[i][t], cs[i][t], c_before[i][t], dh[i] + from_above, dc[i]
-                    )  # dz: (batch, 4 * units_l)
+                    to_c, to_z, f = local[i]
+                    dh_t = dh[i] + from_above  # (batch, units_l)
+                    dc_t = dc[i] + dh_t * to_c[t]
+                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
+                    dc[i] = dc_t * f[t]
                     dzs[i] = dzs[i].write(t, dz)
                     if i == 0:
                         dh[0] = tf.matmul(dz, u0_t)
                     else:
                         d_in = tf.matmul(dz, wu_t[i])  # (batch, units_below + units_l)
                         from_above = d_in[:, : units_below[i]]
+                        if masks:
+                            from_above = from_above * drop[i][t]
                         dh[i] = d_in[:, units_below[i] :]
                 return t - 1, dh, dc, dzs
 
@@ -155,10 +184,21 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
 
             h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
             d_u = [product(h_before[i], dzs[i]) for i in range(depth)]
-            d_w = [product(hs[i - 1], dzs[i]) for i in range(1, depth)]
+            inputs = [None] + [
+                hs[i - 1] * drop[i] if masks else hs[i - 1] for i in range(1, depth)
+            ]  # what layer i read: (time, batch, units_{i-1})
+            d_w = [product(inputs[i], dzs[i]) for i in range(1, depth)]
             d_b = [tf.reduce_sum(dzs[i], [0, 1]) for i in range(1, depth)]
             d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
-            return (tf.transpose(dzs[0], [1, 0, 2]), *d_flat, *d_u, *d_w, *d_b)
+            d_masks = [None] * len(masks)  # masks are constants
+            return (
+                tf.transpose(dzs[0], [1, 0, 2]),
+                *d_flat,
+                *d_u,
+                *d_w,
+                *d_b,
+                *d_masks,
+            )
 
         final = [x for pair in zip(h, c, strict=True) for x in pair]
         return (tf.transpose(hs[-1], [1, 0, 2]), *final), grad
@@ -167,7 +207,7 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases):
     # read the initial ones from, before the backward pass reads them.
     flat_states = [tf.identity(s) for s in flat_states]
     tensors = [tf.convert_to_tensor(v) for v in [*recurrent_kernel, *kernels, *biases]]
-    outputs, *final = run(xw, *flat_states, *tensors)
+    outputs, *final = run(xw, *flat_states, *tensors, *masks)
     return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]
 
 
@@ -184,6 +224,11 @@ class LSTMStack(keras.layers.Layer):
         num_layers: int. Number of stacked layers.
         stateful: bool. Whether the states carry over between batches (needs a
             fixed batch size).
+        dropout: float. Dropout rate in training on the outputs of every layer
+            but the top one, on their way to the layer above (as a
+            `keras.layers.Dropout` between stacked layers; put one after the
+            stack for the top layer's outputs).
+        seed: int or None. Seed of the dropout masks.
         kernel_regularizer, recurrent_regularizer: as for `keras.layers.LSTM`.
 
     Example:
@@ -197,11 +242,17 @@ class LSTMStack(keras.layers.Layer):
         units,
         num_layers,
         stateful=False,
+        dropout=0.0,
+        seed=None,
         kernel_regularizer=None,
         recurrent_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not 0 <= dropout < 1:
+            raise ValueError(
+                f"`dropout` must be in [0, 1). Received: dropout={dropout}"
+            )
         if keras.backend.backend() != "tensorflow":
             raise ValueError(
                 f"`LSTMStack` needs the TensorFlow backend. "
@@ -210,6 +261,9 @@ class LSTMStack(keras.layers.Layer):
         self.units = units
         self.num_layers = num_layers
         self.stateful = stateful
+        self.dropout = dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if dropout else None
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
         self.cells = [
@@ -254,10 +308,18 @@ class LSTMStack(keras.layers.Layer):
         for state in self.states or []:
             state.assign(keras.ops.zeros_like(state))
 
-    def call(self, inputs):  # (batch, time, features)
+    def call(self, inputs, training=False):  # (batch, time, features)
         import tensorflow as tf
 
         batch = tf.shape(inputs)[0]
+        masks = []
+        if training and self.dropout:
+            shape = (tf.shape(inputs)[1], batch, self.units)  # time-major
+            ones = tf.ones(shape, dtype=self.compute_dtype)
+            masks = [
+                keras.random.dropout(ones, self.dropout, seed=self.seed_generator)
+                for _ in range(self.num_layers - 1)
+            ]
         if self.stateful:
             flat = [tf.cast(s.value, self.compute_dtype) for s in self.states]
         else:
@@ -271,6 +333,7 @@ class LSTMStack(keras.layers.Layer):
             [cell.recurrent_kernel for cell in self.cells],
             [cell.kernel for cell in self.cells[1:]],
             [cell.bias for cell in self.cells[1:]],
+            masks,
         )  # outputs: (batch, time, units)
         if self.stateful:
             for variable, value in zip(
@@ -289,6 +352,8 @@ class LSTMStack(keras.layers.Layer):
                 "units": self.units,
                 "num_layers": self.num_layers,
                 "stateful": self.stateful,
+                "dropout": self.dropout,
+                "seed": self.seed,
                 "kernel_regularizer": keras.regularizers.serialize(
                     self.kernel_regularizer
                 ),

@@ -58,12 +58,12 @@ def build_model(
     the batch size, so weights move between a training model and an inference
     model with `set_weights`.
 
-    With `for_training` and `config.fast_path`, stacked LSTMs with nothing
-    between them (no dropout, residual or layer norm) are one
-    `charlstm.lstm_stack.LSTMStack` layer, which runs the layers side by side on
-    a multi-core CPU. It has the same weights in the same `get_weights()`
-    order, so inference models, built without `for_training`, take them with
-    `set_weights`.
+    With `for_training` and `config.fast_path`, stacked LSTMs with only dropout
+    between them (no residual or layer norm) are one
+    `charlstm.lstm_stack.LSTMStack` layer, which runs the layers as one loop with
+    its own backward pass (and the dropout between them inside it). It has the
+    same weights in the same `get_weights()` order, so inference models, built
+    without `for_training`, take them with `set_weights`.
 
     Args:
         config: ModelConfig. The architecture.
@@ -100,10 +100,14 @@ def build_model(
             config.units,
             config.num_layers,
             stateful=stateful,
+            dropout=config.dropout,
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             name="lstm_stack",
         )(x)  # (batch, time, units)
+        if config.dropout:  # on the top layer's outputs, as without the stack
+            top = config.num_layers - 1
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{top}")(x)
         layers = 0
     else:
         layers = config.num_layers
@@ -138,7 +142,7 @@ def fuses_layers(config: ModelConfig) -> bool:
     return (
         config.fast_path
         and config.cell == "lstm"
-        and not (config.dropout or config.residual or config.layer_norm)
+        and not (config.residual or config.layer_norm)
         and keras.backend.backend() == "tensorflow"
     )
 

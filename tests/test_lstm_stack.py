@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import charlstm
-from charlstm.lstm_stack import LSTMStack
+from charlstm.lstm_stack import LSTMStack, lstm_stack_sequence
 from charlstm.model import build_model, fuses_layers, recurrent_layers, reset_states
 from tests.conftest import make_text, tiny_config, tiny_model_config
 
@@ -143,7 +143,6 @@ def test_build_model_fuses_only_training_models_with_nothing_between_layers():
     for change in (
         dict(fast_path=False),
         dict(cell="gru"),
-        dict(dropout=0.5),
         dict(residual=True),
         dict(layer_norm=True),
     ):
@@ -151,6 +150,80 @@ def test_build_model_fuses_only_training_models_with_nothing_between_layers():
         assert not fuses_layers(other), change
         model = build_model(other, 2, 5, for_training=True)
         assert not any(isinstance(x, LSTMStack) for x in model.layers), change
+
+
+def test_dropout_masks_between_layers_match_keras_layers_with_the_same_masks():
+    plain, _ = _pair(3, stateful=False)
+    cells = [layer.cell for layer in recurrent_layers(plain)]
+    x = tf.constant(_inputs(1)[0])  # (batch, time, features)
+    rng = np.random.default_rng(3)
+    masks = [
+        tf.constant((rng.random((6, 3, 4)) > 0.4) / 0.6, dtype="float32")
+        for _ in range(2)
+    ]  # (time, batch, units) each
+    scale = rng.normal(size=(3, 6, 4))
+    zeros = tf.zeros((3, 4))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x
+        for layer, mask in zip(recurrent_layers(plain), [None, *masks], strict=True):
+            if mask is not None:
+                y = y * tf.transpose(mask, [1, 0, 2])
+            y = layer(y)
+        expected = tf.reduce_sum(y * scale)
+        got, _ = lstm_stack_sequence(
+            keras.ops.matmul(x, cells[0].kernel) + cells[0].bias,
+            [(zeros, zeros)] * 3,
+            [cell.recurrent_kernel for cell in cells],
+            [cell.kernel for cell in cells[1:]],
+            [cell.bias for cell in cells[1:]],
+            masks,
+        )
+        got = tf.reduce_sum(got * scale)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5)
+    sources = [*plain.trainable_variables, x]
+    for g_got, g_expected in zip(
+        tape.gradient(got, sources), tape.gradient(expected, sources), strict=True
+    ):
+        np.testing.assert_allclose(g_got, g_expected, rtol=1e-4, atol=1e-5)
+
+
+def test_mask_count_must_match_the_layers_above_the_first():
+    zeros = tf.zeros((1, 2))
+    with pytest.raises(ValueError, match="one mask per layer above the first"):
+        lstm_stack_sequence(
+            tf.zeros((1, 3, 8)),
+            [(zeros, zeros)] * 2,
+            [tf.zeros((2, 8))] * 2,
+            [tf.zeros((2, 8))],
+            [tf.zeros((8,))],
+            [tf.ones((3, 1, 2))] * 2,
+        )
+
+
+def test_stack_dropout_acts_in_training_only():
+    _, stack = _pair(2, stateful=False)
+    dropping = LSTMStack(4, 2, dropout=0.5, seed=1)
+    inputs = keras.Input((None, 5), batch_size=3)
+    model = keras.Model(inputs, dropping(inputs))
+    model.set_weights(stack.get_weights())
+    x = _inputs(1)[0]
+    np.testing.assert_allclose(model(x).numpy(), stack(x).numpy(), atol=1e-6)
+    trained = model(x, training=True).numpy()
+    assert np.abs(trained - stack(x).numpy()).max() > 1e-3
+    with pytest.raises(ValueError, match=r"`dropout` must be in \[0, 1\)"):
+        LSTMStack(4, 2, dropout=1.0)
+
+
+def test_a_dropout_config_fuses_with_the_top_dropout_after_the_stack():
+    config = tiny_model_config(dropout=0.5, fast_path=True)
+    assert fuses_layers(config)
+    training = build_model(config, 2, 5, for_training=True)
+    names = [layer.name for layer in training.layers]
+    assert names[-3:] == ["lstm_stack", "dropout_1", "softmax"]
+    assert training.get_layer("lstm_stack").dropout == 0.5
+    inference = build_model(config, 2, None)
+    assert [w.shape for w in training.weights] == [w.shape for w in inference.weights]
 
 
 def test_trained_stack_run_loads_as_separate_layers_with_the_same_predictions(
