@@ -52,20 +52,22 @@ MODELS = {
     "3x512": lambda: charlstm.make_config("seed002", vocabulary_size=VOCABULARY),
 }
 VARIANTS = ("plain", "fast", "fast_unroll", "fast_xla", "bf16", "fast_bf16")
-MODEL_SPEC = re.compile(r"^(\d+)x(\d+)(?:b(\d+))?$")  # layers x units [b batch]
+# layers x units [b batch] [cell]: "2x192", "2x256b128", "2x192gru"
+MODEL_SPEC = re.compile(r"^(\d+)x(\d+)(?:b(\d+))?(lstm|gru|simple_rnn)?$")
 
 
 def model_config(name):
-    """A named model, or "LxU" / "LxUbB": L x LSTM(U), the defaults otherwise,
-    batch B."""
+    """A named model, or "LxU[bB][cell]": L x LSTM(U) (or the cell), batch B,
+    the defaults otherwise."""
     if name in MODELS:
         return MODELS[name]()
-    layers, units, batch = MODEL_SPEC.match(name).groups()
+    layers, units, batch, cell = MODEL_SPEC.match(name).groups()
     return charlstm.make_config(
         vocabulary_size=VOCABULARY,
         num_layers=int(layers),
         units=int(units),
         batch_size=int(batch) if batch else None,
+        cell=cell or "lstm",
     )
 
 
@@ -151,7 +153,8 @@ def measure(name, variants, repeats, batches):
             )
             wall[variant].append(chars / (time.perf_counter() - start))
             cpu[variant].append(chars / (time.process_time() - start_cpu))
-        log(f"{name}: repeat {r + 1}/{repeats}")
+        rates = ", ".join(f"{v} {wall[v][-1]:,.0f}" for v in variants)
+        log(f"{name}: repeat {r + 1}/{repeats}: chars/s {rates}")
     bound, flop_rate = matmul_bound(config)
     base = variants[0]
     rows = []
@@ -177,7 +180,8 @@ def main():
     add(
         "--models",
         default="2x128,3x512",
-        help=f"comma-separated: {list(MODELS)}, or LxU[bB] (layers x units, batch)",
+        help=f"comma-separated: {list(MODELS)}, or LxU[bB][cell] (layers x units, "
+        "batch, lstm/gru/simple_rnn)",
     )
     add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
     add("--repeats", type=int, default=10, help="blocks per variant")
@@ -189,7 +193,7 @@ def main():
         if name not in MODELS and not MODEL_SPEC.match(name):
             parser.error(
                 f"--models: unknown {name!r}; choose from {list(MODELS)} or "
-                "LxU[bB] (e.g. 2x256b128)"
+                "LxU[bB][cell] (e.g. 2x256b128, 2x192gru)"
             )
     for variant in variants:
         if variant not in VARIANTS:
