@@ -9,7 +9,8 @@ them, and trained on the same random ids, in blocks of
 see the same machine load. The table gives the median chars/s over the blocks,
 the median of the per-block ratios to plain Keras, and the ratio of CPU-time
 rates (less sensitive to other processes than wall time). Optional variants:
-`fast_unroll` (the loop unrolled in the graph), `fast_xla`
+`fast_unroll` (the loop unrolled in the graph; `charlstm.fast_rnn`'s layers
+only, not `LSTMStack`), `fast_xla`
 (`jit_compile=True`), and `bf16`/`fast_bf16` (Keras's "mixed_bfloat16" policy).
 
 The matrix-product bound is the chars/s the model would reach if a training

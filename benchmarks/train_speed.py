@@ -78,7 +78,9 @@ def train_charlstm(config, train_ids, budget):
         train_ids, data.batch_size, data.sequence_length, data.validation_split
     )
     keras.utils.set_random_seed(0)
-    model = build_model(config.model, data.batch_size, data.sequence_length)
+    model = build_model(
+        config.model, data.batch_size, data.sequence_length, for_training=True
+    )
     compile_model(model, config.model, len(batches.train))
     meter = Throughput(data.batch_size * data.sequence_length)
     calls = [ResetStates(), TimeBudget(budget), meter]

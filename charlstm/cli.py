@@ -137,10 +137,10 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, help="decoupled weight decay")
     t.add_argument(
         "--fast-path",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="charlstm's faster recurrent layers (same results; pays off for wide "
-        "LSTMs)",
+        help="charlstm's faster recurrent layers: same results as Keras's (on by "
+        "default; --no-fast-path for Keras's own)",
     )
     t.add_argument("--random-seed", type=int)
     t.add_argument(

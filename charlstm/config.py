@@ -64,12 +64,11 @@ class ModelConfig:
     warmup_steps: int = 0  # batches of linear warm-up ("cosine", "linear")
     l2: float = 0.0  # L2 weight on every kernel
     weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
-    # True: charlstm.fast_rnn's layers (input projections in one product per
-    # sequence, a leaner LSTM backward pass), with Keras's weights and results;
-    # 1.5x less CPU time on 3 x 512, but on an idle 2-core machine about as
-    # fast as Keras in wall-clock time (docs/benchmarks.md).
-    # False: Keras's own layers.
-    fast_path: bool = False
+    # True: stacked LSTMs train as one charlstm.lstm_stack.LSTMStack (one loop,
+    # its own backward pass: 1.7x Keras on 3 x 512, 1.04x on 2 x 192), GRU and
+    # SimpleRNN as charlstm.fast_rnn's layers; Keras's weights and results
+    # (docs/benchmarks.md). False: Keras's own layers.
+    fast_path: bool = True
 
     def __post_init__(self):
         _check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)

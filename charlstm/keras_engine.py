@@ -12,7 +12,7 @@ import numpy as np
 from charlstm.checks import check_count
 from charlstm.config import ModelConfig
 from charlstm.generation import compile_forward
-from charlstm.model import build_model, recurrent_layers, reset_states
+from charlstm.model import build_model, reset_states, state_variables
 
 
 class KerasEngine:
@@ -61,17 +61,13 @@ class KerasEngine:
 
     def get_state(self) -> list[np.ndarray]:
         """A copy of every state array, bottom layer first."""
-        return [
-            keras.ops.convert_to_numpy(state)
-            for layer in recurrent_layers(self._model)
-            for state in layer.states
-        ]
+        return [keras.ops.convert_to_numpy(s) for s in state_variables(self._model)]
 
     def set_state(self, state) -> None:
         """Restores states from `get_state` (their batch size becomes the engine's)."""
         state = list(state)
         self._use(state[0].shape[0])
-        variables = [s for layer in recurrent_layers(self._model) for s in layer.states]
+        variables = state_variables(self._model)
         if len(state) != len(variables):
             raise ValueError(
                 f"`state` must hold {len(variables)} arrays. Received: {len(state)}"

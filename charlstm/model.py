@@ -195,8 +195,21 @@ def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
 
 
+def _stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.RNN, LSTMStack)) and layer.stateful
+    ]
+
+
+def state_variables(model: keras.Model) -> list:
+    """The state variables of a stateful model, bottom layer first: (h, c) per
+    LSTM layer, h per GRU or SimpleRNN layer (`LSTMStack` included)."""
+    return [s for layer in _stateful_layers(model) for s in layer.states]
+
+
 def reset_states(model: keras.Model) -> None:
     """Zeroes the state of every stateful recurrent layer (and `LSTMStack`)."""
-    for layer in model.layers:
-        if isinstance(layer, (keras.layers.RNN, LSTMStack)) and layer.stateful:
-            layer.reset_state()
+    for layer in _stateful_layers(model):
+        layer.reset_state()

@@ -10,13 +10,16 @@ from charlstm.callbacks import (
     read_history,
     write_history,
 )
-from charlstm.model import recurrent_layers
+from charlstm.model import state_variables
 from tests.conftest import tiny_config
 
 
+def _first_layer_states(model):  # (h, c) of the bottom LSTM
+    return [np.asarray(s).copy() for s in state_variables(model)[:2]]
+
+
 def _state_norm(model):
-    layer = recurrent_layers(model)[0]
-    return float(sum(np.abs(np.asarray(s)).sum() for s in layer.states))
+    return float(sum(np.abs(s).sum() for s in _first_layer_states(model)))
 
 
 class StateSpy(keras.callbacks.Callback):
@@ -31,12 +34,10 @@ class StateSpy(keras.callbacks.Callback):
             self.at_epoch_start.append(_state_norm(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
-        self.last_train_state = [
-            np.asarray(s).copy() for s in recurrent_layers(self.model)[0].states
-        ]
+        self.last_train_state = _first_layer_states(self.model)
 
     def on_test_begin(self, logs=None):
-        states = [np.asarray(s) for s in recurrent_layers(self.model)[0].states]
+        states = _first_layer_states(self.model)
         self.at_validation.append(
             all(
                 np.array_equal(a, b)
@@ -49,9 +50,11 @@ class StateSpy(keras.callbacks.Callback):
         raise AssertionError("Keras called on_epoch_start")
 
 
-def test_states_reset_at_every_epoch_and_validation_continues_them(text):
+@pytest.mark.parametrize("fast_path", [False, True])  # Keras layers, LSTMStack
+def test_states_reset_at_every_epoch_and_validation_continues_them(text, fast_path):
     spy = StateSpy()
-    charlstm.train(text=text, config=tiny_config(epochs=3), callbacks=[spy])
+    config = tiny_config(epochs=3, fast_path=fast_path)
+    charlstm.train(text=text, config=config, callbacks=[spy])
     # Every epoch starts from zero state, although the previous epoch left it non-zero.
     assert spy.at_epoch_start == [0.0, 0.0, 0.0]
     # Validation starts from the state training left, not from a reset.

@@ -165,24 +165,28 @@ def test_numpy_engine_runs_fast_path_weights(cell):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_fast_path_must_be_a_bool_and_defaults_to_keras_layers():
-    assert charlstm.ModelConfig().fast_path is False
+def test_fast_path_must_be_a_bool_and_is_on_by_default():
+    assert charlstm.ModelConfig().fast_path is True
     with pytest.raises(ValueError, match="fast_path"):
         charlstm.ModelConfig(fast_path="yes")
 
 
-def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path):
+@pytest.mark.parametrize(
+    "flag, expected", [("--fast-path", True), ("--no-fast-path", False), (None, True)]
+)
+def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path, flag, expected):
     from charlstm.cli import main
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(make_text(3000))
     run = tmp_path / "run"
-    args = ["train", str(corpus), "--out", str(run), "--fast-path", "--quiet"]
+    args = ["train", str(corpus), "--out", str(run), "--quiet"]
+    args += [flag] if flag else []
     args += ["--units", "8", "--num-layers", "1", "--embedding-dim", "4"]
     args += ["--batch-size", "4", "--sequence-length", "5", "--epochs", "1"]
     assert main(args) == 0
     saved = json.loads((run / "config.json").read_text())
-    assert saved["model"]["fast_path"] is True
+    assert saved["model"]["fast_path"] is expected
     assert charlstm.load(run).generate("ab", 10, random_seed=0).startswith("ab")
 
 

@@ -19,18 +19,24 @@ def config(**kw):
     return ModelConfig(**base)
 
 
+@pytest.mark.parametrize("fast_path", [False, True])
 @pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding"])
-def test_output_is_a_distribution_per_step(cell, encoding):
+def test_output_is_a_distribution_per_step(cell, encoding, fast_path):
     model = build_model(
-        config(cell=cell, input_encoding=encoding), batch_size=3, sequence_length=5
+        config(cell=cell, input_encoding=encoding, fast_path=fast_path),
+        batch_size=3,
+        sequence_length=5,
     )
     ids = np.random.default_rng(0).integers(0, 10, size=(3, 5)).astype("int32")
     probs = np.asarray(model(ids))
     assert probs.shape == (3, 5, 10)
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    # Keras's layers, or with the fast path charlstm.fast_rnn's subclasses of them.
+    name = {"lstm": "lstm", "gru": "gru", "simple_rnn": "simplernn"}[cell]
+    name = f"fast{name}" if fast_path else name
     assert [type(layer).__name__.lower() for layer in recurrent_layers(model)] == [
-        {"lstm": "lstm", "gru": "gru", "simple_rnn": "simplernn"}[cell]
+        name
     ] * 2
 
 
