@@ -53,7 +53,7 @@ class ModelConfig:
     input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
     embedding_dim: int = 64  # width of the input embedding, if used
     optimizer: str = "adam"  # "adam", "adamw" or "rmsprop" (as in the seeds)
-    learning_rate: float = 0.006  # initial (peak, for "cosine"/"linear") rate
+    learning_rate: float = 0.01  # initial (peak, for "cosine"/"linear") rate
     clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
     # "exponential": multiplied by `lr_decay` after every epoch (1.0: constant).
     # "cosine": linear warm-up over `warmup_steps`, then a cosine down to zero at
@@ -61,7 +61,9 @@ class ModelConfig:
     # "linear": the same warm-up, then a straight line down to zero at that end.
     lr_schedule: str = "cosine"
     lr_decay: float = 0.97  # learning-rate factor per epoch ("exponential")
-    warmup_steps: int = 0  # batches of linear warm-up ("cosine", "linear")
+    # Batches of linear warm-up ("cosine", "linear"). None: AUTO_WARMUP_STEPS,
+    # at most a tenth of the run's batches (and none for "exponential").
+    warmup_steps: int | None = None
     l2: float = 0.0  # L2 weight on every kernel
     weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
     # True: stacked LSTMs train as one charlstm.lstm_stack.LSTMStack (one loop,
@@ -127,12 +129,13 @@ class ModelConfig:
             lr_schedule=self.lr_schedule,
         )
         _check(
-            _is_int(self.warmup_steps) and self.warmup_steps >= 0,
-            "`warmup_steps` must be an integer >= 0.",
+            self.warmup_steps is None
+            or (_is_int(self.warmup_steps) and self.warmup_steps >= 0),
+            "`warmup_steps` must be an integer >= 0 (or None: automatic).",
             warmup_steps=self.warmup_steps,
         )
         _check(
-            self.warmup_steps == 0 or self.lr_schedule != "exponential",
+            not self.warmup_steps or self.lr_schedule != "exponential",
             "`warmup_steps` needs lr_schedule='cosine' or 'linear'.",
             warmup_steps=self.warmup_steps,
             lr_schedule=self.lr_schedule,
@@ -207,6 +210,19 @@ class TrainingConfig:
             "`epochs` must be an integer >= 0.",
             epochs=self.epochs,
         )
+
+
+# Warm-up batches when `warmup_steps` is None (issue 8's ten-minute search).
+AUTO_WARMUP_STEPS = 200
+
+
+def warmup_batches(config: ModelConfig, total_steps: int) -> int:
+    """The warm-up a run of `total_steps` batches gets from this config."""
+    if config.warmup_steps is not None:
+        return config.warmup_steps
+    if config.lr_schedule == "exponential":
+        return 0
+    return min(AUTO_WARMUP_STEPS, total_steps // 10)
 
 
 # How a run whose config.json predates the `optimizer` and `lr_schedule` fields

@@ -21,7 +21,7 @@ from charlstm.callbacks import (
     TimeBudget,
     read_history,
 )
-from charlstm.config import RunConfig
+from charlstm.config import RunConfig, warmup_batches
 from charlstm.data import StatefulBatches
 from charlstm.model import build_model, compile_model
 from charlstm.runs import RunFiles, check_new_run, check_resumable
@@ -163,11 +163,12 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
     all_callbacks = [EpochStats(chars_per_batch), ResetStates()]
     all_callbacks += [budget] if budget else []
     if config.model.lr_schedule != "exponential":
+        total_steps = training.epochs * len(batches.train)
         all_callbacks.append(
             DecayToZero(
                 config.model.learning_rate,
-                training.epochs * len(batches.train),
-                config.model.warmup_steps,
+                total_steps,
+                warmup_batches(config.model, total_steps),
                 budget,
                 shape=config.model.lr_schedule,
             )

@@ -146,8 +146,24 @@ def test_cosine_schedule_in_training_reaches_near_zero_on_the_last_batch(text):
     assert second < first
 
 
+def test_default_schedule_warms_up_over_a_tenth_of_a_short_run(text):
+    config = tiny_config(epochs=2)  # cosine, automatic warm-up
+    rates = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: rates.append(_final_rate(spy.model))
+    )
+    result = charlstm.train(text=text, config=config, callbacks=[spy])
+    steps = len(rates)
+    warmup = steps // 10
+    assert warmup >= 2
+    expected = [DecayToZero(0.01, steps, warmup).rate(s) for s in range(steps)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5)
+    assert rates[0] == pytest.approx(0.01 / warmup)
+    assert result.config.model.warmup_steps is None
+
+
 def test_linear_schedule_in_training_ends_on_the_linear_rate(text):
-    config = tiny_config(epochs=2, lr_schedule="linear")
+    config = tiny_config(epochs=2, lr_schedule="linear", warmup_steps=0)
     result = charlstm.train(text=text, config=config)
     steps = int(keras.ops.convert_to_numpy(result.model.optimizer.iterations))
     expected = DecayToZero(0.01, steps, shape="linear").rate(steps - 1)

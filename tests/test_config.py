@@ -12,6 +12,7 @@ from charlstm.config import (
     TrainingConfig,
     make_config,
     preset,
+    warmup_batches,
 )
 
 
@@ -154,6 +155,20 @@ def test_warmup_needs_a_schedule_down_to_zero():
         ModelConfig(warmup_steps=10, lr_schedule="exponential")
     assert ModelConfig(warmup_steps=10, lr_schedule="cosine").warmup_steps == 10
     assert ModelConfig(warmup_steps=10, lr_schedule="linear").warmup_steps == 10
+
+
+def test_automatic_warmup_is_200_batches_at_most_a_tenth_of_the_run():
+    auto = ModelConfig()
+    assert auto.warmup_steps is None
+    assert warmup_batches(auto, total_steps=10**6) == 200
+    assert warmup_batches(auto, total_steps=500) == 50
+    assert warmup_batches(ModelConfig(lr_schedule="linear"), 10**6) == 200
+    # No warm-up with per-epoch decay, and a set value is kept.
+    assert warmup_batches(ModelConfig(lr_schedule="exponential"), 10**6) == 0
+    assert warmup_batches(ModelConfig(warmup_steps=7), 10**6) == 7
+    assert warmup_batches(ModelConfig(warmup_steps=0), 10**6) == 0
+    # Switching an automatic config to "exponential" stays valid.
+    assert make_config(lr_schedule="exponential").model.warmup_steps is None
 
 
 def test_valid_edge_values_are_accepted():
