@@ -43,7 +43,7 @@ class ModelConfig:
     vocabulary_size: int = 0  # distinct characters (or tokens); set from the corpus
     cell: str = "lstm"  # "lstm", "gru" or "simple_rnn"
     num_layers: int = 2  # stacked recurrent layers
-    units: int = 192  # units per recurrent layer
+    units: int = 224  # units per recurrent layer
     dropout: float = 0.0  # dropout after every recurrent layer
     # Between stacked layers: add each layer's input to its output when the
     # widths match (residual), then normalise it (LayerNormalization). Both are
@@ -67,7 +67,7 @@ class ModelConfig:
     l2: float = 0.0  # L2 weight on every kernel
     weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
     # True: stacked LSTMs train as one charlstm.lstm_stack.LSTMStack (one loop,
-    # its own backward pass: 1.7x Keras on 3 x 512, 1.04x on 2 x 192), GRU and
+    # its own backward pass: 1.7x to 2x Keras on 3 x 512, 1.04x on 2 x 192), GRU and
     # SimpleRNN as charlstm.fast_rnn's layers; Keras's weights and results
     # (docs/benchmarks.md). False: Keras's own layers.
     fast_path: bool = True
