@@ -15,7 +15,8 @@ recurrent dropout inside the layer, which masks `x_t` anew per step in Keras,
 falls back to Keras's own loop.
 
 In training on TensorFlow, `FastLSTM` (tanh/sigmoid, no mask, forwards) also has
-its own backward pass (`_tf_lstm_sequence`): the backward loop runs only
+its own backward pass: it runs as a stack of one layer through
+`charlstm.lstm_stack.lstm_stack_sequence`, whose backward loop runs only
 `dz_t @ recurrent_kernel^T` per step, and the recurrent kernel's gradient is one
 product over the whole sequence after it, instead of one per step.
 """
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+
+from charlstm.lstm_stack import lstm_stack_sequence
 
 
 def _lstm_step(cell):
@@ -81,80 +84,6 @@ def _input_bias(cell):
     return cell.bias
 
 
-def _tf_lstm_sequence(xw, h0, c0, recurrent_kernel):
-    """The LSTM recurrence on TensorFlow with a hand-written gradient.
-
-    `xw` (batch, time, 4 * units) are the input projections with the bias.
-    Returns (outputs (batch, time, units), last h, last c).
-    """
-    import tensorflow as tf
-
-    @tf.custom_gradient
-    def run(xw, h0, c0, u_kernel):
-        xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units)
-        steps = tf.shape(xs)[0]
-
-        def new_array():
-            return tf.TensorArray(xw.dtype, size=steps)
-
-        def forward(t, h, c, hs, cs, gates):
-            z = xs[t] + tf.matmul(h, u_kernel)  # (batch, 4 * units)
-            i, f, g, o = tf.split(z, 4, axis=1)
-            i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
-            c = f * c + i * g
-            h = o * tf.tanh(c)
-            gates = gates.write(t, tf.concat([i, f, g, o], 1))
-            return t + 1, h, c, hs.write(t, h), cs.write(t, c), gates
-
-        start = (0, h0, c0, new_array(), new_array(), new_array())
-        _, h, c, hs, cs, gates = tf.while_loop(lambda t, *_: t < steps, forward, start)
-        hs, cs, gates = hs.stack(), cs.stack(), gates.stack()  # (time, batch, .)
-
-        def grad(d_outputs, d_h, d_c):
-            d_hs = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units)
-            d_h = tf.zeros_like(h0) if d_h is None else d_h
-            d_c = tf.zeros_like(c0) if d_c is None else d_c
-            c_before = tf.concat([c0[None], cs[:-1]], 0)  # (time, batch, units)
-            u_transposed = tf.transpose(u_kernel)
-
-            def backward(t, dh, dc, dzs):
-                i, f, g, o = tf.split(gates[t], 4, axis=1)
-                dh = dh + d_hs[t]
-                tanh_c = tf.tanh(cs[t])
-                do = dh * tanh_c
-                dc = dc + dh * o * (1 - tanh_c * tanh_c)
-                di, df, dg = dc * g, dc * c_before[t], dc * i
-                dz = tf.concat(
-                    [
-                        di * i * (1 - i),
-                        df * f * (1 - f),
-                        dg * (1 - g * g),
-                        do * o * (1 - o),
-                    ],
-                    1,
-                )  # (batch, 4 * units)
-                return t - 1, tf.matmul(dz, u_transposed), dc * f, dzs.write(t, dz)
-
-            start = (steps - 1, d_h, d_c, new_array())
-            _, dh0, dc0, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
-            dzs = dzs.stack()  # (time, batch, 4 * units)
-            h_before = tf.concat([h0[None], hs[:-1]], 0)  # (time, batch, units)
-            units = tf.shape(h0)[1]
-            d_u = tf.matmul(
-                tf.reshape(h_before, [-1, units]),  # (time * batch, units)
-                tf.reshape(dzs, [-1, 4 * units]),  # (time * batch, 4 * units)
-                transpose_a=True,
-            )
-            return tf.transpose(dzs, [1, 0, 2]), dh0, dc0, d_u
-
-        return (tf.transpose(hs, [1, 0, 2]), h, c), grad
-
-    # Snapshots: a stateful layer's initial states are its state variables, which
-    # it assigns the final states to before the backward pass reads them.
-    h0, c0 = tf.identity(h0), tf.identity(c0)
-    return run(xw, h0, c0, tf.convert_to_tensor(recurrent_kernel))
-
-
 def _own_gradient_applies(layer, mask, training) -> bool:
     cell = layer.cell
     return (
@@ -187,8 +116,11 @@ class _ProjectedLoop:
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
         if _own_gradient_applies(self, mask, training):
+            # A stack of one: LSTMStack's loop and hand-written gradient.
             h0, c0 = initial_state
-            outputs, h, c = _tf_lstm_sequence(xw, h0, c0, cell.recurrent_kernel)
+            outputs, [(h, c)] = lstm_stack_sequence(
+                xw, [(h0, c0)], [cell.recurrent_kernel], [], []
+            )
             return h, outputs, [h, c]
         return keras.src.backend.rnn(
             type(self)._make_step(cell),

@@ -135,16 +135,11 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
 
         def grad(d_outputs, *d_states):
             d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
-            dh = [
-                tf.zeros_like(h0[i]) if d_states[2 * i] is None else d_states[2 * i]
-                for i in range(depth)
-            ]
-            dc = [
-                tf.zeros_like(c0[i])
-                if d_states[2 * i + 1] is None
-                else d_states[2 * i + 1]
-                for i in range(depth)
-            ]
+            d_final = [
+                tf.zeros_like(s) if d is None else d
+                for s, d in zip(flat[: 2 * depth], d_states, strict=True)
+            ]  # (h, c) per layer, flat
+            dh, dc = d_final[0::2], d_final[1::2]
             c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
             local = [
                 _local_derivatives(gates[i], cs[i], c_before[i]) for i in range(depth)
