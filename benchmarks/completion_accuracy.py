@@ -2,7 +2,7 @@
 
 Two models with the same architecture train for the same wall-clock budget on
 the same Python corpus (by default the embedded one, this Python's standard
-library): one on characters, one on word-level tokens (`charlstm.tokens`). The
+library): one on characters, one on word-level tokens (`charlstm.data.tokens`). The
 last 10% of the corpus's files (in sorted order) are held out of both.
 
 From the held-out files, `--lines` lines are drawn at random (seeded) among those
@@ -43,7 +43,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.text import clean_text, default_corpus_paths  # noqa: E402
+from charlstm.data.corpus import clean_text, default_corpus_paths  # noqa: E402
 
 HELD_OUT = 0.10  # share of the corpus's files held out, from the end
 UNLIMITED_EPOCHS = 1_000_000  # the budget ends training

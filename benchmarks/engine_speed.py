@@ -49,9 +49,10 @@ from generate_speed import (  # noqa: E402
 
 import charlstm  # noqa: E402
 from charlstm.config import ModelConfig, RunConfig  # noqa: E402
-from charlstm.engine import GATES, EngineWeights, export_checkpoint  # noqa: E402
-from charlstm.model import build_model  # noqa: E402
-from charlstm.numpy_generation import NumpyTextGenerator  # noqa: E402
+from charlstm.infer.engine_weights import GATES, EngineWeights, export_checkpoint  # noqa: E402
+from charlstm.infer.generator import TextGenerator  # noqa: E402
+from charlstm.infer.numpy_engine import NumpyEngine  # noqa: E402
+from charlstm.model.build import build_model  # noqa: E402
 
 PRESETS = {
     "lstm128": dict(num_layers=1, units=128),
@@ -144,7 +145,7 @@ def cold_start(run_dir: Path, prefix: str):
     """Wall seconds of `charlstm complete` in a new process, and whether it
     imported TensorFlow."""
     script = (
-        "import sys, charlstm.cli as c; "
+        "import sys, charlstm.cli.main as c; "
         f"c.main(['complete', {str(run_dir)!r}, '--prefix', {prefix!r}]); "
         "sys.stderr.write(str('tensorflow' in sys.modules))"
     )
@@ -193,7 +194,7 @@ def main():
     )
     base_rate = args.baseline_chars / seconds
 
-    generator = NumpyTextGenerator(EngineWeights(config, weights), vocabulary)
+    generator = TextGenerator(NumpyEngine(EngineWeights(config, weights)), vocabulary)
     log(f"numpy engine, one stream: {args.chars} chars, 3 times ...")
     one_rate, one_thread_rate = one_stream_rates(generator, seed, args.chars)
     log(f"numpy engine, {args.streams} streams: {args.chars // 10} chars each ...")

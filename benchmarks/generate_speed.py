@@ -33,7 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.model import build_model  # noqa: E402
+from charlstm.model.build import build_model  # noqa: E402
 
 WINDOW = 40  # seed 002's and keras-io's sequence length at generation
 TEMPERATURE = 0.75  # seed 002's diversity
@@ -191,7 +191,9 @@ def main():
     )
 
     log(f"charlstm TextGenerator.generate: {args.chars} chars ...")
-    generator = charlstm.TextGenerator(model, vocabulary, config)
+    generator = charlstm.TextGenerator.from_model(
+        model, vocabulary, config, engine="keras"
+    )
     generator.generate(seed, 5, temperature=TEMPERATURE, random_seed=0)  # compile
     seconds = timed(generator.generate, seed, args.chars, TEMPERATURE)
     rows.append(("charlstm `TextGenerator.generate`", args.chars, seconds))

@@ -22,7 +22,7 @@ import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 import charlstm
-from charlstm.text import load_corpus
+from charlstm.data.corpus import load_corpus
 MAX = int(sys.argv[1])
 """
 
@@ -36,7 +36,7 @@ config = charlstm.make_config(vocabulary_size=corpus.vocabulary.size)
 B, T = config.data.batch_size, config.data.sequence_length
 batches = charlstm.StatefulBatches(ids, B, T)
 model = charlstm.build_model(config.model, B, T, for_training=True)
-charlstm.model.compile_model(model, config.model, len(batches.train))
+charlstm.model.build.compile_model(model, config.model, len(batches.train))
 for k in range(20):
     model.train_on_batch(*batches.train[k])
 """,
@@ -82,7 +82,7 @@ def main():
         "--max-chars", type=int, default=0, help="truncate the corpus (0: all)"
     )
     args = parser.parse_args()
-    from charlstm.text import load_corpus
+    from charlstm.data.corpus import load_corpus
 
     size = len(load_corpus().ids) if not args.max_chars else args.max_chars
     print(f"Corpus: the embedded default corpus, {size:,} characters.\n")

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from charlstm.novelty import NoveltyIndex  # noqa: E402
-from charlstm.text import default_corpus_paths, read_text  # noqa: E402
+from charlstm.data.corpus import default_corpus_paths, read_text  # noqa: E402
+from charlstm.eval.novelty import NoveltyIndex  # noqa: E402
 
 SIZES = (20, 50)
 

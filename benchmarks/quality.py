@@ -10,7 +10,7 @@ held-out text:
 - `plain_keras`: the plain Keras recipe of issue 8 through charlstm: stateful
   2 x LSTM(256), one-hot input, RMSprop 2e-3, clipnorm 5, constant learning
   rate, Keras's own LSTM layers (`fast_path=False`); the default data layout.
-- `gpt2`: a GPT-2 through `charlstm.backends.gpt2` with its default
+- `gpt2`: a GPT-2 through `charlstm.backends.gpt2.backend` with its default
   `GPT2Config` (nanoGPT's CPU recipe: 4 layers, 4 heads, 128 wide, windows of
   64 tokens, a 1,024-token byte-level BPE), on the same stream split.
 
@@ -35,7 +35,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import charlstm  # noqa: E402
-from charlstm.text import clean_text, default_corpus_paths  # noqa: E402
+from charlstm.data.corpus import clean_text, default_corpus_paths  # noqa: E402
 
 HELD_OUT_FILES = 0.10  # share of the (sorted) files held out
 SEED, TEMPERATURE, SAMPLE_CHARS = "def ", 0.8, 200
@@ -106,7 +106,7 @@ def run_lstm(name, overrides, train_text, held_out, args):
 
 
 def run_gpt2(train_text, held_out, args):
-    from charlstm.backends.gpt2 import GPT2Config, evaluate_gpt2, train_gpt2
+    from charlstm.backends.gpt2.backend import GPT2Config, evaluate_gpt2, train_gpt2
 
     data = charlstm.make_config().data  # the LSTMs' stream split
     training = charlstm.TrainingConfig(epochs=10**6, random_seed=0)
@@ -146,7 +146,7 @@ def describe(name, args):
         )
     if name == "plain_keras":
         return "plain Keras: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5, constant lr"
-    from charlstm.backends.gpt2 import GPT2Config
+    from charlstm.backends.gpt2.backend import GPT2Config
 
     g = GPT2Config(**args.gpt2_settings)
     return (

@@ -1,15 +1,15 @@
 """Training chars/s: Keras's own LSTM layers vs charlstm's fast path, same run.
 
 For each model, a plain-Keras model (`fast_path=False`) and the fast-path model
-(`fast_path=True`: `charlstm.lstm_stack.LSTMStack` for stacked LSTMs with nothing
-between them, `charlstm.fast_rnn`'s layers otherwise) are built with
+(`fast_path=True`: `charlstm.model.lstm_stack.LSTMStack` for stacked LSTMs with nothing
+between them, `charlstm.model.fast_rnn`'s layers otherwise) are built with
 `build_model(..., for_training=True)`/`compile_model` as `charlstm.train` builds
 them, and trained on the same random ids, in blocks of
 `--batches` batches taken in turn (plain, fast, plain, fast, ...) so that both
 see the same machine load. The table gives the median chars/s over the blocks,
 the median of the per-block ratios to plain Keras, and the ratio of CPU-time
 rates (less sensitive to other processes than wall time). Optional variants:
-`fast_unroll` (the loop unrolled in the graph; `charlstm.fast_rnn`'s layers
+`fast_unroll` (the loop unrolled in the graph; `charlstm.model.fast_rnn`'s layers
 only, not `LSTMStack`), `fast_xla`
 (`jit_compile=True`), and `bf16`/`fast_bf16` (Keras's "mixed_bfloat16" policy).
 
@@ -37,7 +37,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.model import build_model, compile_model, recurrent_layers  # noqa: E402
+from charlstm.model.build import build_model, compile_model, recurrent_layers  # noqa: E402
 
 VOCABULARY = 100  # about the stdlib corpus's
 MODELS = {

@@ -34,9 +34,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.callbacks import ResetStates, TimeBudget  # noqa: E402
-from charlstm.data import StatefulBatches, WindowDataset  # noqa: E402
-from charlstm.model import OneHot, build_model, compile_model  # noqa: E402
+from charlstm.data.batches import StatefulBatches, WindowDataset  # noqa: E402
+from charlstm.model.build import OneHot, build_model, compile_model  # noqa: E402
+from charlstm.training.callbacks import ResetStates, TimeBudget  # noqa: E402
 
 HELD_OUT = 0.05  # tail share of the corpus held out for both models
 WINDOW, STEP = 40, 3  # the keras-io recipe's windows
@@ -152,7 +152,9 @@ def main():
     config = charlstm.make_config(vocabulary_size=vocabulary.size, **overrides)
     log(f"charlstm: training {args.budget:g} s ...")
     model, meter = train_charlstm(config, train_ids, args.budget)
-    generator = charlstm.TextGenerator(model, vocabulary, config)
+    generator = charlstm.TextGenerator.from_model(
+        model, vocabulary, config, engine="keras"
+    )
     full = charlstm.evaluate(generator, ids=held_ids)
     first_ids = held_ids[: args.eval_chars + 1]
     first = charlstm.evaluate(generator, ids=first_ids, num_streams=1)

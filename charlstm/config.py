@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from charlstm.storage import atomic_write_text
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_write_text
 
 CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
@@ -28,7 +29,7 @@ def _is_int(value) -> bool:
 def _check(condition: bool, message: str, **received) -> None:
     if not condition:
         shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
-        raise ValueError(f"{message} Received: {shown}")
+        raise InputError(f"{message} Received: {shown}")
 
 
 @dataclass
@@ -66,9 +67,9 @@ class ModelConfig:
     warmup_steps: int | None = None
     l2: float = 0.0  # L2 weight on every kernel
     weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
-    # True: stacked LSTMs train as one charlstm.lstm_stack.LSTMStack (one loop,
+    # True: stacked LSTMs train as one charlstm.model.lstm_stack.LSTMStack (one loop,
     # its own backward pass: 1.7x to 2x Keras on 3 x 512, 1.04x on 2 x 192), GRU and
-    # SimpleRNN as charlstm.fast_rnn's layers; Keras's weights and results
+    # SimpleRNN as charlstm.model.fast_rnn's layers; Keras's weights and results
     # (docs/benchmarks.md). False: Keras's own layers.
     fast_path: bool = True
 
@@ -237,7 +238,7 @@ BACKEND_NAMES = {"lstm": "an LSTM", "gpt2": "a GPT-2"}
 class RunConfig:
     """Everything needed to rebuild and continue a run; saved as `config.json`.
 
-    Subclasses for other backends (`charlstm.backends.gpt2_config.GPT2RunConfig`)
+    Subclasses for other backends (`charlstm.backends.gpt2.config.GPT2RunConfig`)
     set `backend` and `model_config`; their `config.json` starts with
     `"backend": ...`, which is how `charlstm.load` tells runs apart.
     """
@@ -258,7 +259,7 @@ class RunConfig:
     def from_dict(cls, d: dict) -> RunConfig:
         found = d.get("backend", "lstm")
         if found != cls.backend:
-            raise ValueError(
+            raise InputError(
                 f"config.json holds {BACKEND_NAMES.get(found, repr(found))} run, not "
                 f"{BACKEND_NAMES[cls.backend]} run: charlstm.load, generate and "
                 f"evaluate read either. Received: backend={found!r}"
@@ -332,7 +333,7 @@ def preset(name: str) -> RunConfig:
     512
     """
     if name not in PRESETS:
-        raise ValueError(
+        raise InputError(
             f"`preset` must be one of {sorted(PRESETS)}. Received: preset={name!r}"
         )
     p = PRESETS[name]
@@ -362,7 +363,7 @@ def make_config(
             if key in {f.name for f in dataclasses.fields(s)}
         ]
         if not owner:
-            raise ValueError(f"unknown configuration field {key!r}.")
+            raise InputError(f"unknown configuration field {key!r}.")
         updates[owner[0]][key] = value
     return RunConfig(
         model=dataclasses.replace(config.model, **updates["model"]),

@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 import charlstm
-from charlstm.backends.gpt2 import (
+from charlstm.backends.gpt2.backend import (
     GPT2Config,
     evaluate_gpt2,
     load_gpt2,
     train_gpt2,
 )
 from charlstm.config import TrainingConfig
-from charlstm.text import default_corpus_paths, read_text
+from charlstm.data.corpus import default_corpus_paths, read_text
 
 UNLIMITED_EPOCHS = 1_000_000
 
@@ -49,7 +49,7 @@ def generation_speed(generator, length: int) -> float:
 
 
 def codegen_figures(generator, examples, text, max_length):
-    from charlstm.codegen import run_codegen
+    from charlstm.eval.codegen import run_codegen
 
     summary = run_codegen(
         generator,
@@ -112,7 +112,7 @@ def main():
     held_out = read_text(args.held_out) if args.held_out else None
     examples = None
     if args.codegen_source:
-        from charlstm.codegen import extract_functions
+        from charlstm.eval.codegen import extract_functions
 
         examples = extract_functions(args.codegen_source)[0][: args.codegen_examples]
 

@@ -42,8 +42,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.callbacks import TimeBudget  # noqa: E402
-from charlstm.model import build_model, compile_model  # noqa: E402
+from charlstm.model.build import build_model, compile_model  # noqa: E402
+from charlstm.training.callbacks import TimeBudget  # noqa: E402
 
 HELD_OUT = 0.05  # tail share of the corpus held out for both models
 UNLIMITED_EPOCHS = 1_000_000  # the budget ends training
@@ -197,7 +197,9 @@ def main():
     for mode, (model, meter) in trained.items():
         log(f"{mode}: scoring ...")
         # A stateful copy of the weights, whichever way they were trained.
-        generator = charlstm.TextGenerator(model, vocabulary, config)
+        generator = charlstm.TextGenerator.from_model(
+            model, vocabulary, config, engine="keras"
+        )
         read = charlstm.evaluate(generator, ids=held_ids)
         windowed, scored = window_bits_per_char(
             model.get_weights(), config, held_ids, args.eval_chars

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import charlstm
-from charlstm.visualization import auto_views, save_html
+from charlstm.interpret.view import auto_views, save_html
 
 
 def main(run_dir: str, out: str) -> None:

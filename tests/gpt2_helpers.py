@@ -49,7 +49,7 @@ def make_code(length: int = 12000, seed: int = 0) -> str:
 
 def tiny_gpt2_config(**overrides):
     """A tiny GPT-2: 2 layers, 2 heads, 32 wide, windows of 16, a 300-token BPE."""
-    from charlstm.backends.gpt2_config import GPT2Config
+    from charlstm.backends.gpt2.config import GPT2Config
 
     settings = dict(
         vocabulary_size=300,

@@ -1,17 +1,64 @@
-"""Other model families behind charlstm's run directories and commands.
+"""Model families behind charlstm's run directories, chosen by `config.json`.
 
-`charlstm.backends.gpt2` trains, evaluates and samples a GPT-2 (keras-hub) on the
-same corpus, split and run-directory conventions as the LSTM, for comparison. It
-needs the `gpt2` extra; `import charlstm` does not import it.
+A run directory's `config.json` names its backend (`"backend": "gpt2"`; no
+entry is the LSTM). Each backend is a module that defines:
+
+- `RUN_CONFIG`: its `RunConfig` class, which reads and writes `config.json`;
+- `load_run(run_dir, checkpoint="best", engine="auto")`: a generator
+  (`charlstm.infer.generator.Generator`);
+- `evaluate_text(generator, text)`: held-out loss and bits per character,
+  `charlstm.evaluate`'s keys.
+
+`charlstm.load`, `generate`, `evaluate` and `codegen` look the backend up here
+and never branch on its name. `backends.gpt2` (keras-hub) needs the `gpt2`
+extra; `import charlstm` does not import it.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+from pathlib import Path
+
+from charlstm.utils.checks import InputError
+
+# Backend name, as config.json says it -> the module that runs it.
+REGISTRY = {
+    "lstm": "charlstm.backends.lstm",
+    "gpt2": "charlstm.backends.gpt2.backend",
+}
 
 GPT2_INSTALL_MESSAGE = (
     "GPT-2 needs keras-hub and tokenizers: pip install 'charlstm[gpt2]'"
 )
+
+
+def run_backend(run_dir: str | os.PathLike) -> str:
+    """The backend of a run directory: its `config.json`'s `"backend"`, "lstm" if
+    it names none (or there is no readable config.json: loading reports that)."""
+    path = Path(run_dir) / "config.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            backend = json.load(f).get("backend", "lstm")
+    except (OSError, ValueError, AttributeError):
+        return "lstm"
+    if backend not in REGISTRY:
+        raise InputError(
+            f"{str(path)!r} names backend {backend!r}, which this charlstm does not "
+            f"have (it has {sorted(REGISTRY)}): was the run written by a newer "
+            "version?"
+        )
+    return backend
+
+
+def get_backend(name: str):
+    """The module of a registered backend (imports it)."""
+    if name not in REGISTRY:
+        raise InputError(
+            f"`backend` must be one of {sorted(REGISTRY)}. Received: backend={name!r}"
+        )
+    return importlib.import_module(REGISTRY[name])
 
 
 def require_gpt2(*names: str) -> None:

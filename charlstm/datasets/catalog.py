@@ -31,6 +31,7 @@ from charlstm.datasets.fetch import (
 )
 from charlstm.datasets.output import check_output, corpus_writer
 from charlstm.datasets.progress import Progress
+from charlstm.utils.checks import InputError
 
 # Seed 002's subject pages: course-descriptions/ and a four-letter subject code.
 DEFAULT_LINK_PATTERN = r"course-descriptions/[A-Za-z]{4}/"
@@ -50,14 +51,14 @@ class CatalogConfig:
         try:
             re.compile(self.link_pattern)
         except re.error as error:
-            raise ValueError(
+            raise InputError(
                 f"`link_pattern` is not a valid regular expression ({error}). "
                 f"Received: link_pattern={self.link_pattern!r}"
             ) from None
         for name in ("title_class", "description_class"):
             value = getattr(self, name)
             if not value or value.split() != [value]:
-                raise ValueError(
+                raise InputError(
                     f"`{name}` must be one class name. Received: {name}={value!r}"
                 )
 
@@ -139,7 +140,7 @@ def build_catalog_corpus(
         "http",
         "https",
     ):
-        raise ValueError(
+        raise InputError(
             f"`index_url` must be an http:// or https:// URL. Received: {index_url!r}"
         )
     out = check_output(out, force)
@@ -148,11 +149,11 @@ def build_catalog_corpus(
         index = fetcher.get(index_url)
         _count(index, stats)
         if not _is_html(index):
-            raise ValueError(f"`index_url` is {_not_html(index)}: {index_url}")
+            raise InputError(f"`index_url` is {_not_html(index)}: {index_url}")
         pattern = re.compile(config.link_pattern)
         urls, stats.duplicate_links = subject_links(_decode(index), index_url, pattern)
         if not urls:
-            raise ValueError(
+            raise InputError(
                 f"`index_url` links to no subject page: no link matches "
                 f"link_pattern={config.link_pattern!r} on {index_url}"
             )
@@ -214,7 +215,7 @@ def _raise_nothing_found(stats: CatalogStats, config: CatalogConfig) -> None:
             f"page(s) failed and {len(stats.disallowed)} are disallowed by "
             f"robots.txt (first: {first})"
         )
-    raise ValueError(
+    raise InputError(
         f"no course found on {stats.subjects} subject page(s): no element has "
         f"title_class={config.title_class!r}"
     )

@@ -27,7 +27,8 @@ from urllib3.util.retry import Retry
 
 from charlstm import __version__
 from charlstm.datasets.progress import Progress
-from charlstm.storage import atomic_path, atomic_write, atomic_write_text
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path, atomic_write, atomic_write_text
 
 DEFAULT_USER_AGENT = f"charlstm/{__version__} (character-level corpus builder)"
 # Answers worth another attempt: too many requests, and server-side failures.
@@ -63,14 +64,14 @@ class FetchConfig:
 
     def __post_init__(self):
         if not self.timeout > 0:
-            raise ValueError(
+            raise InputError(
                 f"`timeout` must be a positive number of seconds. "
                 f"Received: timeout={self.timeout}"
             )
         for name in ("retries", "backoff", "delay"):
             value = getattr(self, name)
             if not value >= 0:
-                raise ValueError(
+                raise InputError(
                     f"`{name}` must be zero or more. Received: {name}={value}"
                 )
 
@@ -238,7 +239,7 @@ class Fetcher:
                     raise FetchError(url, self._describe(error)) from error
             refused = accept(tmp)
             if refused:
-                raise ValueError(f"{refused}: {url}")
+                raise InputError(f"{refused}: {url}")
         return path
 
     def check_robots(self, url: str) -> None:

@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from charlstm.storage import atomic_path
-from charlstm.text import clean_text
+from charlstm.data.corpus import clean_text
+from charlstm.utils.storage import atomic_path
 
 
 def check_output(out: str | os.PathLike, force: bool) -> Path:
@@ -30,7 +30,7 @@ def check_output(out: str | os.PathLike, force: bool) -> Path:
 
 
 class CorpusWriter:
-    """Cleans text (charlstm.text.clean_text) and counts what it writes."""
+    """Cleans text (charlstm.data.corpus.clean_text) and counts what it writes."""
 
     def __init__(self, file, lowercase: bool = False):
         self.file = file

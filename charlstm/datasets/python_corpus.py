@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from charlstm.data.corpus import BINARY_SNIFF_BYTES
 from charlstm.datasets.fetch import FetchConfig, Fetcher
 from charlstm.datasets.output import check_output, corpus_writer
 from charlstm.datasets.progress import Progress
-from charlstm.text import BINARY_SNIFF_BYTES
+from charlstm.utils.checks import InputError
 
 # A file is generated when one of these appears in its first GENERATED_HEAD bytes.
 GENERATED_MARKERS = re.compile(
@@ -50,16 +51,16 @@ class PythonCorpusConfig:
 
     def __post_init__(self):
         if self.max_bytes < 1:
-            raise ValueError(
+            raise InputError(
                 f"`max_bytes` must be at least 1. Received: max_bytes={self.max_bytes}"
             )
         if self.max_line_length < 0:
-            raise ValueError(
+            raise InputError(
                 "`max_line_length` must be 0 (no limit) or more. "
                 f"Received: max_line_length={self.max_line_length}"
             )
         if "\n" in self.separator:
-            raise ValueError(
+            raise InputError(
                 f"`separator` must be one line. Received: separator={self.separator!r}"
             )
 
@@ -163,7 +164,7 @@ def _check_sources(sources: Iterable, pattern: str) -> list:
     """Checks every source exists and is usable before anything is downloaded."""
     sources = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     if not sources:
-        raise ValueError("`sources` is empty: give a directory, archive or URL.")
+        raise InputError("`sources` is empty: give a directory, archive or URL.")
     for source in sources:
         if _is_url(source):
             continue
@@ -173,7 +174,7 @@ def _check_sources(sources: Iterable, pattern: str) -> list:
         if path.is_file() and not (
             fnmatch.fnmatch(path.name, pattern) or _is_archive(path)
         ):
-            raise ValueError(
+            raise InputError(
                 "`sources` file is neither a zip or tar archive nor a file matching "
                 f"pattern {pattern!r}: {str(path)!r}"
             )
@@ -260,7 +261,7 @@ def build_python_corpus(
                 size = path.stat().st_size
                 files.append(_SourceFile(path.name, size, path.read_bytes))
         if not files:
-            raise ValueError(
+            raise InputError(
                 f"`sources` hold no files matching pattern {config.pattern!r}: "
                 f"{[str(s) for s in sources]}"
             )
@@ -297,7 +298,7 @@ def _write_files(files, writer, config, stats, progress) -> None:
         writer.write(("\n" if stats.files else "") + separator + "\n" + cleaned)
         stats.files += 1
     if not stats.files:
-        raise ValueError(
+        raise InputError(
             f"no file was left to write: all {len(files)} matching file(s) were "
             "binary, generated, too large, empty or duplicates"
         )

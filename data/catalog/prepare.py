@@ -19,7 +19,7 @@ INDEX_URL = "https://bulletin.case.edu/course-descriptions/"
 
 def main(argv: list[str]) -> int:
     out = Path(__file__).resolve().parent / "input.txt"
-    command = [sys.executable, "-m", "charlstm.cli", "corpus", "catalog", INDEX_URL]
+    command = [sys.executable, "-m", "charlstm.cli.main", "corpus", "catalog", INDEX_URL]
     return subprocess.call([*command, "--out", str(out), *argv])
 
 

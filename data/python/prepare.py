@@ -23,7 +23,7 @@ ARCHIVES = [
 
 def main(argv: list[str]) -> int:
     out = Path(__file__).resolve().parent / "input.txt"
-    command = [sys.executable, "-m", "charlstm.cli", "corpus", "python", *ARCHIVES]
+    command = [sys.executable, "-m", "charlstm.cli.main", "corpus", "python", *ARCHIVES]
     return subprocess.call([*command, "--out", str(out), *argv])
 
 

@@ -1,0 +1,426 @@
+"""Training a GPT-2 on the LSTM's split, with the LSTM's run directory.
+
+The corpus is read and cleaned as for the LSTM, then split as
+`charlstm.data.batches.StatefulBatches` splits it for `config.data`: `batch_size`
+contiguous streams, each ending in a validation tail. The training parts (the
+heads of the streams) are tokenized, concatenated and cut into non-overlapping
+windows of `sequence_length + 1` tokens, shuffled every epoch. Each validation
+tail is scored after its own stream's head, as the stateful LSTM reads it, so
+`val_bits_per_char` counts exactly the LSTM's validation characters.
+
+History rows have the LSTM's columns and units: `loss` and `val_loss` in nats
+per character (the mean token loss times the training text's tokens per
+character, and the validation NLL over its characters), `chars_per_second` in
+training characters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from charlstm import __version__
+from charlstm.backends.gpt2.backend import (
+    GPT2LanguageModel,
+    build_gpt2,
+    compile_gpt2,
+    load_model_file,
+    load_preset,
+)
+from charlstm.backends.gpt2.config import GPT2Config, GPT2RunConfig, GPT2RunFiles
+from charlstm.backends.gpt2.evaluation import sequence_nll, token_nll_function
+from charlstm.backends.gpt2.tokenizer import (
+    encode,
+    load_tokenizer,
+    save_tokenizer,
+    train_tokenizer,
+)
+from charlstm.config import DataConfig, TrainingConfig
+from charlstm.data.batches import StatefulBatches, minimum_corpus_length
+from charlstm.data.corpus import TextStats, clean_text, default_corpus_paths, read_bytes
+from charlstm.training.callbacks import (
+    EpochStats,
+    ProgressBar,
+    RecordHistory,
+    TimeBudget,
+    read_history,
+    write_history,
+)
+from charlstm.training.run_dir import check_new_run, check_resumable
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path
+
+# Learning rates when the config leaves it unset.
+LEARNING_RATE = 1e-3
+PRESET_LEARNING_RATE = 1e-4
+
+
+@dataclass
+class StreamSplit:
+    """The LSTM's train/validation split of a text, as text."""
+
+    train: list[str]  # the head of every stream (its training windows)
+    validation: list[str]  # the tail of every stream: its validation targets
+
+
+def split_streams(text: str, data: DataConfig) -> StreamSplit:
+    """Splits `text` into streams and their validation tails as `StatefulBatches`
+    does for `data.batch_size`, `data.sequence_length`, `data.validation_split`.
+
+    Stream i holds characters `[i * L, (i + 1) * L]`; its first `n * T` windows
+    are training, the rest validation. The head ends with the character the
+    tail's first target follows, so the tails together are exactly the LSTM's
+    validation targets.
+
+    Example:
+    >>> split = split_streams("abcdefghij" * 100, DataConfig(batch_size=4,
+    ...                       sequence_length=10, validation_split=0.1))
+    >>> len(split.train), sum(map(len, split.validation))
+    (4, 80)
+    """
+    minimum = minimum_corpus_length(data.batch_size, data.sequence_length)
+    if len(text) < minimum:
+        raise InputError(
+            f"the corpus is too small for the validation split of "
+            f"{data.batch_size} streams of {data.sequence_length}-character windows: "
+            f"it needs at least {minimum:,} characters. Received: {len(text):,} "
+            "characters. Give more text, or a DataConfig with a smaller batch_size "
+            "or sequence_length."
+        )
+    batches = StatefulBatches(
+        np.zeros(len(text), dtype=np.uint8),
+        data.batch_size,
+        data.sequence_length,
+        data.validation_split,
+    )
+    length = batches.inputs.shape[1]  # characters per stream
+    head = batches.train.count * data.sequence_length
+    train, validation = [], []
+    for i in range(data.batch_size):
+        start = i * length
+        train.append(text[start : start + head + 1])
+        validation.append(text[start + head + 1 : start + length + 1])
+    return StreamSplit(train, validation)
+
+
+def token_windows(pieces, sequence_length: int) -> np.ndarray:
+    """Non-overlapping windows `(count, sequence_length + 1)` of the concatenated
+    token pieces: inputs are `[:, :-1]`, targets `[:, 1:]`."""
+    stream = np.concatenate([np.asarray(p, dtype=np.int32) for p in pieces])
+    count = (len(stream) - 1) // sequence_length
+    if count < 1:
+        raise InputError(
+            f"the corpus is too small for sequence_length={sequence_length}: its "
+            f"training text has {len(stream):,} tokens and a window needs "
+            f"{sequence_length + 1}. Use a smaller sequence_length or more text."
+        )
+    starts = np.arange(count) * sequence_length  # (count,)
+    return stream[starts[:, None] + np.arange(sequence_length + 1)]  # (count, T + 1)
+
+
+class GPT2Validation(keras.callbacks.Callback):
+    """Adds `val_loss` (nats per validation character) to every epoch's logs and
+    turns `loss` from nats per token into nats per character.
+
+    Put it before `EpochStats`, which derives `val_bits_per_char` from it.
+
+    Args:
+        sequences: list of (tokens, start). Each validation tail after the end of
+            its stream's head.
+        characters: int. Characters of the validation tails.
+        window: int. The model's window.
+        tokens_per_character: float. Of the training text.
+    """
+
+    def __init__(self, sequences, characters, window, tokens_per_character):
+        super().__init__()
+        self.sequences = sequences
+        self.characters = characters
+        self.window = window
+        self.tokens_per_character = tokens_per_character
+        self._nll = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        if self._nll is None:
+            self._nll = token_nll_function(self.model)
+        total, _ = sequence_nll(self._nll, self.sequences, self.window)
+        logs["val_loss"] = total / self.characters
+        if "loss" in logs:
+            logs["loss"] = float(logs["loss"]) * self.tokens_per_character
+
+
+class GPT2Checkpoint(RecordHistory):
+    """Writes `last.keras` (with optimizer state), the best `model.keras` and
+    `history.csv` after every epoch, each atomically; `history.csv` last.
+
+    Args:
+        files: GPT2RunFiles. The run directory.
+        history: list of dict. Rows of earlier epochs (when resuming).
+    """
+
+    def __init__(self, files: GPT2RunFiles, history=()):
+        super().__init__(history)
+        self.files = files
+        losses = [r["val_loss"] for r in self.history if r.get("val_loss") != ""]
+        self.best = min((float(v) for v in losses), default=float("inf"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        with atomic_path(self.files.last) as tmp:
+            self.model.save(tmp)
+        val_loss = logs.get("val_loss")
+        if val_loss is not None and float(val_loss) < self.best:
+            self.best = float(val_loss)
+            with atomic_path(self.files.model) as tmp:
+                self.model.save(tmp)
+        super().on_epoch_end(epoch, logs)
+        write_history(self.files.history, self.history)
+
+
+@dataclass
+class GPT2TrainResult:
+    """What `train_gpt2` returns."""
+
+    model: GPT2LanguageModel  # the weights of the last epoch
+    tokenizer: object  # tokenizers.Tokenizer, the byte-level BPE
+    config: GPT2RunConfig
+    history: list[dict]  # one row per epoch, all epochs of the run
+    run_dir: Path | None  # where checkpoints were written, if anywhere
+    stats: TextStats = field(default_factory=TextStats)  # what reading found
+    validation_characters: int = 0  # characters scored by val_bits_per_char
+    stopped_on_budget: bool = False  # whether the time budget ended training
+
+    def generator(self):
+        """A `GPT2Generator` with the weights of the last epoch."""
+        from charlstm.backends.gpt2.generation import GPT2Generator
+
+        return GPT2Generator(self.model, self.tokenizer, self.config.model)
+
+
+def _run_config(config, data, training) -> GPT2RunConfig:
+    if config is None:
+        config = GPT2RunConfig()
+    elif isinstance(config, GPT2Config):
+        config = GPT2RunConfig(model=config)
+    elif not isinstance(config, GPT2RunConfig):
+        raise InputError(
+            "`config` must be a GPT2Config or GPT2RunConfig. Received: "
+            f"{type(config).__name__}"
+        )
+    return dataclasses.replace(
+        config, data=data or config.data, training=training or config.training
+    )
+
+
+def _read(corpus, text, data: DataConfig) -> tuple[str, TextStats]:
+    if text is not None:
+        body = clean_text(text, data.lowercase)
+        if not body:
+            raise InputError("`text` is empty after cleaning: no ASCII characters.")
+        stats = TextStats(0, len(body), dropped_characters=len(text) - len(body))
+        return body, stats
+    sources = default_corpus_paths() if corpus is None else corpus
+    body, stats = read_bytes(sources, data.pattern, data.lowercase)
+    return body.decode("ascii"), stats
+
+
+def train_gpt2(
+    corpus=None,
+    run_dir: str | os.PathLike | None = None,
+    *,
+    text: str | None = None,
+    config: GPT2Config | GPT2RunConfig | None = None,
+    data: DataConfig | None = None,
+    training: TrainingConfig | None = None,
+    resume: bool = False,
+    force: bool = False,
+    time_budget: float | None = None,
+    callbacks=None,
+    verbose: int = 0,
+) -> GPT2TrainResult:
+    """Trains a GPT-2 on a corpus with the LSTM's split and run directory.
+
+    From a config, a byte-level BPE of `config.vocabulary_size` tokens is trained
+    on the training text first; with `config.preset`, a keras-hub GPT-2 preset
+    directory is fine-tuned with its own tokenizer. Nothing is downloaded.
+
+    Args:
+        corpus: path, list of paths, or None. Files or directories; None (and no
+            `text`) is the embedded default corpus.
+        run_dir: path or None. Run directory for checkpoints (`config.json`,
+            `tokenizer.json`, `model.keras`, `last.keras`, `history.csv`).
+        text: str or None. Train on this text instead of files.
+        config: GPT2Config, GPT2RunConfig or None. The model (and, for a
+            GPT2RunConfig, the data and training sections). When resuming, only
+            the training section is used.
+        data: DataConfig or None. Reading and the validation split (the LSTM's
+            defaults if None): use the LSTM run's to validate on its characters.
+        training: TrainingConfig or None. Epochs and random seed.
+        resume: bool. Continue the run in `run_dir` from its last complete epoch.
+        force: bool. Start a new run in `run_dir` even if it holds one.
+        time_budget: float or None. Stop after this many seconds of training, at
+            a batch boundary, then validate and checkpoint.
+        callbacks: list of keras.callbacks.Callback. Extra callbacks.
+        verbose: int. 1 shows a progress bar per epoch.
+
+    Example:
+    >>> result = train_gpt2(text=open("corpus.py").read(), run_dir="runs/gpt2",
+    ...                     config=GPT2Config(num_layers=2, hidden_dim=64),
+    ...                     training=TrainingConfig(epochs=10**6, random_seed=0),
+    ...                     time_budget=180)
+    >>> result.history[-1]["val_bits_per_char"]
+    """
+    budget = TimeBudget(time_budget) if time_budget is not None else None
+    files = GPT2RunFiles(run_dir) if run_dir is not None else None
+    run = _run_config(config, data, training)
+    if resume:
+        if files is None:
+            raise InputError("`resume` needs a `run_dir` to resume from.")
+        check_resumable(files)
+        saved = GPT2RunConfig.load(files.config)
+        if training is None and isinstance(config, GPT2RunConfig):
+            training = config.training
+        run = dataclasses.replace(saved, training=training or saved.training)
+        history = read_history(files.history)
+        sources = corpus if corpus is not None else (run.data.sources or None)
+        body, stats = _read(sources, text, run.data)
+        split = split_streams(body, run.data)
+        tokenizer = load_tokenizer(files.tokenizer)
+        if run.training.random_seed is not None:
+            keras.utils.set_random_seed(run.training.random_seed)
+        model = load_model_file(files.last, compile=True)
+    else:
+        history = []
+        if files is not None:
+            check_new_run(files, force)
+        body, stats = _read(corpus, text, run.data)
+        split = split_streams(body, run.data)
+        if run.training.random_seed is not None:
+            keras.utils.set_random_seed(run.training.random_seed)
+        model_config = run.model
+        if model_config.preset:
+            model, tokenizer, model_config = load_preset(
+                model_config.preset, model_config
+            )
+            rate = PRESET_LEARNING_RATE
+        else:
+            tokenizer = train_tokenizer(split.train, model_config.vocabulary_size)
+            model = build_gpt2(model_config)
+            rate = LEARNING_RATE
+        if model_config.learning_rate is None:
+            model_config = dataclasses.replace(model_config, learning_rate=rate)
+        sources = [] if corpus is None else _as_list(corpus)
+        run = dataclasses.replace(
+            run,
+            model=model_config,
+            data=dataclasses.replace(
+                run.data, sources=[str(Path(s).resolve()) for s in sources]
+            ),
+            version=__version__,
+        )
+    train_tokens = encode(tokenizer, split.train)
+    validation_tokens = encode(tokenizer, split.validation)
+    train_characters = sum(len(t) for t in split.train)
+    tokens_per_character = sum(len(t) for t in train_tokens) / train_characters
+    if not resume:
+        measured = dataclasses.replace(
+            run.model, characters_per_token=1 / tokens_per_character
+        )
+        run = dataclasses.replace(run, model=measured)
+        compile_gpt2(model, run.model)
+        if files is not None:
+            files.root.mkdir(parents=True, exist_ok=True)
+            files.clear()
+            save_tokenizer(tokenizer, files.tokenizer)
+            run.save(files.config)
+    return _fit(
+        model,
+        tokenizer,
+        run,
+        split,
+        train_tokens,
+        validation_tokens,
+        tokens_per_character,
+        files,
+        history,
+        stats,
+        budget,
+        callbacks,
+        verbose,
+    )
+
+
+def _fit(
+    model,
+    tokenizer,
+    run: GPT2RunConfig,
+    split: StreamSplit,
+    train_tokens,
+    validation_tokens,
+    tokens_per_character,
+    files,
+    history,
+    stats,
+    budget,
+    callbacks,
+    verbose,
+) -> GPT2TrainResult:
+    config = run.model
+    window = config.sequence_length
+    windows = token_windows(train_tokens, window)  # (count, T + 1)
+    sequences = [
+        (np.concatenate([head[-window:], tail]), len(head[-window:]))
+        for head, tail in zip(train_tokens, validation_tokens, strict=True)
+    ]
+    validation_characters = sum(len(t) for t in split.validation)
+    chars_per_batch = config.batch_size * window / tokens_per_character
+    recorder = GPT2Checkpoint(files, history) if files else RecordHistory(history)
+    all_callbacks = [
+        GPT2Validation(sequences, validation_characters, window, tokens_per_character),
+        EpochStats(chars_per_batch),
+    ]
+    all_callbacks += [budget] if budget else []
+    all_callbacks.append(recorder)
+    if verbose:
+        all_callbacks.append(
+            ProgressBar(chars_per_batch, None if budget else run.training.epochs)
+        )
+    all_callbacks += list(callbacks or [])
+    if len(history) < run.training.epochs:
+        inputs = {
+            "token_ids": windows[:, :-1],  # (count, T)
+            "padding_mask": np.ones((len(windows), window), dtype=bool),
+        }
+        model.fit(
+            inputs,
+            windows[:, 1:],  # (count, T)
+            batch_size=config.batch_size,
+            epochs=run.training.epochs,
+            initial_epoch=len(history),
+            shuffle=True,
+            verbose=0,
+            callbacks=all_callbacks,
+        )
+    return GPT2TrainResult(
+        model=model,
+        tokenizer=tokenizer,
+        config=run,
+        history=recorder.history,
+        run_dir=files.root if files else None,
+        stats=stats,
+        validation_characters=validation_characters,
+        stopped_on_budget=bool(budget and budget.stopped),
+    )
+
+
+def _as_list(corpus) -> list:
+    if isinstance(corpus, (str, os.PathLike)):
+        return [corpus]
+    return list(corpus)

@@ -1,0 +1,3 @@
+"""Evaluation: held-out bits per character, the code-generation task (BLEU,
+syntax validity, novelty) and sweeps over training settings.
+"""

@@ -1,0 +1,252 @@
+"""Figures as PNG files: a run's loss, perplexity and bits/char per epoch (seed 000
+figures 9-10, seed 002 figures 4-5), and temperature on a distribution (seed 002
+figure 3).
+
+matplotlib is optional (`pip install 'charlstm[viz]'`) and imported on first use.
+Figures are drawn with `matplotlib.figure.Figure` and its Agg canvas, not pyplot,
+so plotting neither needs a display nor changes the caller's matplotlib backend.
+Neither TensorFlow nor Keras is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from charlstm.infer.sampling import reweight
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path
+
+HISTORY_FIGURES = ("loss.png", "perplexity.png", "bits_per_char.png")
+TEMPERATURE_FIGURE = "temperature.png"
+DEFAULT_DISTRIBUTION = (0.1, 0.2, 0.7)  # seed 002 figure 3's original probabilities
+DEFAULT_TEMPERATURES = (0.2, 0.5, 1.0, 2.0)
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "plots need matplotlib: pip install 'charlstm[viz]'"
+        ) from error
+
+
+def _figure(width: float = 6.4, height: float = 4.0):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    return path
+
+
+def _check_free(paths: Sequence[Path], force: bool) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise FileExistsError(
+            f"plot already exists: {existing[0]!r}. Use force (--force) to replace it."
+        )
+
+
+def read_history_rows(history: str | os.PathLike) -> tuple[list[dict], str]:
+    """The epochs of a `history.csv` (or a run directory) and the unit of its
+    bits column ("char", or "token" for a word-mode run).
+
+    Raises FileNotFoundError if there is no history and ValueError if it holds
+    no epoch.
+    """
+    path = Path(history)
+    unit = "char"
+    if path.is_dir():
+        config = path / "config.json"
+        if config.is_file():
+            data = json.loads(config.read_text(encoding="utf-8")).get("data", {})
+            unit = "token" if data.get("tokens") == "word" else "char"
+        path = path / "history.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"no training history: {str(path)!r} does not exist")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"epoch", "loss", "val_loss"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(
+                f"{str(path)!r} is not a training history: it has no "
+                f"{', '.join(sorted(missing))} column. Received: "
+                f"columns={reader.fieldnames}"
+            )
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append(
+                    {
+                        "epoch": int(row["epoch"]),
+                        "loss": _number(row["loss"]),
+                        "val_loss": _number(row["val_loss"]),
+                    }
+                )
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{str(path)!r} line {line} is not a history row. Received: {row}"
+                ) from None
+    if not rows:
+        raise InputError(f"the training history {str(path)!r} holds no epoch")
+    return rows, unit
+
+
+def _number(text) -> float:
+    return math.nan if text in ("", None) else float(text)
+
+
+def plot_history(
+    history: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    force: bool = False,
+) -> list[Path]:
+    """Plots training and validation loss, perplexity and bits/char per epoch.
+
+    Args:
+        history: path. A run directory or its `history.csv`.
+        out_dir: path. Where `loss.png`, `perplexity.png` and `bits_per_char.png`
+            go (created if missing).
+        force: bool. Replace figures that already exist.
+
+    Returns:
+        The paths of the three PNG files.
+
+    Example:
+    >>> plot_history("runs/stdlib", "runs/stdlib/plots")
+    [PosixPath('runs/stdlib/plots/loss.png'), ...]
+    """
+    _require_matplotlib()
+    rows, unit = read_history_rows(history)
+    out = Path(out_dir)
+    paths = [out / name for name in HISTORY_FIGURES]
+    _check_free(paths, force)
+    out.mkdir(parents=True, exist_ok=True)
+    epochs = np.array([r["epoch"] for r in rows])
+    loss = np.array([r["loss"] for r in rows])  # nats per character
+    val_loss = np.array([r["val_loss"] for r in rows])
+    with np.errstate(over="ignore"):
+        series = [
+            ("loss (cross-entropy, nats)", loss, val_loss),
+            ("perplexity", np.exp(loss), np.exp(val_loss)),
+            (f"bits per {unit}", loss / math.log(2), val_loss / math.log(2)),
+        ]
+    source = Path(history).resolve()
+    name = source.name if source.is_dir() else source.parent.name
+    for path, (label, train, validation) in zip(paths, series, strict=True):
+        figure = _figure()
+        axes = figure.subplots()
+        axes.plot(epochs, train, marker="o", label="training")
+        axes.plot(epochs, validation, marker="o", label="validation")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(label)
+        what = label.split(" (")[0]
+        axes.set_title(f"{name}: training and validation {what}" if name else what)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.grid(alpha=0.3)
+        axes.legend()
+        _save(figure, path)
+    return paths
+
+
+def temperature_weights(
+    distribution: Sequence[float], temperatures: Sequence[float]
+) -> np.ndarray:
+    """The distribution (normalised) reweighted at each temperature, checked.
+
+    Returns:
+        array (temperatures, outcomes): row i is `reweight(p, temperatures[i])`.
+
+    Example:
+    >>> temperature_weights((0.1, 0.2, 0.7), (1.0,))
+    array([[0.1, 0.2, 0.7]])
+    """
+    probs = np.asarray(distribution, dtype=np.float64)
+    if (
+        probs.ndim != 1
+        or probs.size < 2
+        or not np.all(np.isfinite(probs))
+        or np.any(probs < 0)
+        or probs.sum() <= 0
+    ):
+        raise InputError(
+            "`distribution` must hold at least 2 finite probabilities >= 0 with a "
+            f"positive sum. Received: distribution={tuple(distribution)!r}"
+        )
+    temperatures = tuple(temperatures)
+    if not temperatures:
+        raise InputError("`temperatures` must not be empty. Received: temperatures=()")
+    for t in temperatures:
+        if isinstance(t, bool) or not (
+            isinstance(t, (int, float, np.number)) and 0 < t < math.inf
+        ):
+            raise InputError(
+                "`temperatures` must be numbers > 0. "
+                f"Received: temperatures={temperatures!r}"
+            )
+    probs = probs / probs.sum()
+    return np.stack([reweight(probs, float(t)) for t in temperatures])
+
+
+def plot_temperature(
+    out_path: str | os.PathLike,
+    distribution: Sequence[float] = DEFAULT_DISTRIBUTION,
+    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+    force: bool = False,
+) -> Path:
+    """Plots a distribution reweighted at several temperatures, as grouped bars.
+
+    The reweighting is `charlstm.infer.sampling.reweight`, the sampler's own: low
+    temperatures sharpen the distribution towards its most likely outcome, high
+    ones flatten it; temperature 1 is the distribution itself.
+
+    Args:
+        out_path: path. The PNG file to write.
+        distribution: sequence of float. Probabilities (normalised here), all
+            >= 0 with a positive sum.
+        temperatures: sequence of float. Temperatures > 0, one group of bars each.
+        force: bool. Replace the file if it exists.
+
+    Returns:
+        `out_path` as a Path.
+
+    Example:
+    >>> plot_temperature("plots/temperature.png", (0.1, 0.2, 0.7), (0.2, 1.0, 2.0))
+    """
+    _require_matplotlib()
+    weights = temperature_weights(distribution, temperatures)  # (temps, outcomes)
+    path = Path(out_path)
+    _check_free([path], force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temperatures = tuple(temperatures)
+    probs = np.asarray(distribution, dtype=np.float64)
+    probs = probs / probs.sum()
+    outcomes = np.arange(probs.size)
+    width = 0.8 / len(temperatures)
+    figure = _figure()
+    axes = figure.subplots()
+    for i, (t, row) in enumerate(zip(temperatures, weights, strict=True)):
+        label = f"T = {t:g}" + (" (original)" if t == 1 else "")
+        offset = (i - (len(temperatures) - 1) / 2) * width
+        axes.bar(outcomes + offset, row, width, label=label)
+    axes.set_xticks(outcomes, [f"p = {p:.3g}" for p in probs])
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel("probability after reweighting")
+    axes.set_title("Effect of temperature on a distribution")
+    axes.legend()
+    _save(figure, path)
+    return path

@@ -1,0 +1,216 @@
+"""The stacked recurrent model: input encoding, RNN + Dropout layers, Dense softmax."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from charlstm.config import ModelConfig
+from charlstm.model.fast_rnn import FastGRU, FastLSTM, FastSimpleRNN
+from charlstm.model.lstm_stack import LSTMStack
+from charlstm.utils.checks import InputError
+
+_CELLS = {
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+    "simple_rnn": keras.layers.SimpleRNN,
+}
+# Same weights and results, input projections out of the loop (ModelConfig.fast_path).
+_FAST_CELLS = {"lstm": FastLSTM, "gru": FastGRU, "simple_rnn": FastSimpleRNN}
+
+
+@keras.saving.register_keras_serializable(package="charlstm")
+class OneHot(keras.layers.Layer):
+    """One-hot encodes integer ids: `(batch, time)` -> `(batch, time, vocabulary_size)`.
+
+    Args:
+        vocabulary_size: int. Number of distinct ids.
+    """
+
+    def __init__(self, vocabulary_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+
+    def call(self, inputs):
+        return ops.one_hot(
+            ops.cast(inputs, "int32"), self.vocabulary_size, dtype=self.compute_dtype
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.vocabulary_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"vocabulary_size": self.vocabulary_size})
+        return config
+
+
+def build_model(
+    config: ModelConfig,
+    batch_size: int | None,
+    sequence_length: int | None = None,
+    stateful: bool = True,
+    for_training: bool = False,
+) -> keras.Model:
+    """Builds the (uncompiled) model for a config.
+
+    Inputs are integer ids `(batch, time)`; outputs are next-character
+    probabilities `(batch, time, vocabulary_size)`. Layer names do not depend on
+    the batch size, so weights move between a training model and an inference
+    model with `set_weights`.
+
+    With `for_training` and `config.fast_path`, stacked LSTMs with only dropout
+    between them (no residual or layer norm) are one
+    `charlstm.model.lstm_stack.LSTMStack` layer, which runs the layers as one loop with
+    its own backward pass (and the dropout between them inside it). It has the
+    same weights in the same `get_weights()` order, so inference models, built
+    without `for_training`, take them with `set_weights`.
+
+    Args:
+        config: ModelConfig. The architecture.
+        batch_size: int or None. Fixed batch size (required when stateful).
+        sequence_length: int or None. Fixed number of time steps, or None for any.
+        stateful: bool. Whether recurrent states carry over between calls.
+        for_training: bool. Build the training graph (see above).
+
+    Example:
+    >>> model = build_model(ModelConfig(vocabulary_size=10, units=8), batch_size=2)
+    """
+    if config.vocabulary_size < 1:
+        raise InputError(
+            f"`vocabulary_size` must be set before building a model. Received: "
+            f"vocabulary_size={config.vocabulary_size}"
+        )
+    if stateful and not batch_size:
+        raise InputError(
+            f"a stateful model needs a fixed `batch_size`. Received: {batch_size!r}"
+        )
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
+    inputs = keras.Input(
+        shape=(sequence_length,), batch_size=batch_size, dtype="int32", name="ids"
+    )
+    if config.input_encoding == "one_hot":
+        x = OneHot(config.vocabulary_size, name="one_hot")(inputs)
+    else:
+        x = keras.layers.Embedding(
+            config.vocabulary_size, config.embedding_dim, name="embedding"
+        )(inputs)
+    # x: (batch, time, features)
+    if for_training and fuses_layers(config):
+        x = LSTMStack(
+            config.units,
+            config.num_layers,
+            stateful=stateful,
+            dropout=config.dropout,
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            name="lstm_stack",
+        )(x)  # (batch, time, units)
+        if config.dropout:  # on the top layer's outputs, as without the stack
+            top = config.num_layers - 1
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{top}")(x)
+        layers = 0
+    else:
+        layers = config.num_layers
+    cell = (_FAST_CELLS if config.fast_path else _CELLS)[config.cell]
+    for i in range(layers):
+        y = cell(
+            config.units,
+            return_sequences=True,
+            stateful=stateful,
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            name=f"{config.cell}_{i}",
+        )(x)  # (batch, time, units)
+        if config.residual and x.shape[-1] == config.units:
+            y = keras.layers.Add(name=f"residual_{i}")([x, y])
+        x = y
+        if config.layer_norm:
+            x = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(x)
+        if config.dropout:
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        config.vocabulary_size,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="softmax",
+    )(x)  # (batch, time, vocab)
+    return keras.Model(inputs, outputs, name="charlstm")
+
+
+def fuses_layers(config: ModelConfig) -> bool:
+    """Whether a training model of this config runs its LSTMs as one `LSTMStack`."""
+    return (
+        config.fast_path
+        and config.cell == "lstm"
+        and not (config.residual or config.layer_norm)
+        and keras.backend.backend() == "tensorflow"
+    )
+
+
+_OPTIMIZERS = {
+    "rmsprop": keras.optimizers.RMSprop,
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+}
+
+
+def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
+    """The learning rate the optimizer is built with.
+
+    "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine" and
+    "linear": a plain float, which `charlstm.training.callbacks.DecayToZero` sets every batch
+    (its horizon, the end of the run, is only known when training starts).
+    """
+    if config.lr_schedule != "exponential" or config.lr_decay == 1.0:
+        return config.learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate,
+        decay_steps=max(1, steps_per_epoch),
+        decay_rate=config.lr_decay,
+        staircase=True,
+    )
+
+
+def compile_model(
+    model: keras.Model, config: ModelConfig, steps_per_epoch: int
+) -> keras.Model:
+    """Compiles with the config's optimizer (with clipnorm) and sparse cross-entropy.
+
+    `weight_decay` is Keras's decoupled weight decay; AdamW's own default (0.004)
+    is not used, so "adamw" with `weight_decay=0` is Adam.
+    """
+    # None skips Keras's decay step entirely; AdamW insists on a float.
+    decay = config.weight_decay or (0.0 if config.optimizer == "adamw" else None)
+    optimizer = _OPTIMIZERS[config.optimizer](
+        learning_rate=learning_rate_schedule(config, steps_per_epoch),
+        clipnorm=config.clipnorm,
+        weight_decay=decay,
+    )
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The recurrent layers of a model, bottom to top."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+
+
+def _stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.RNN, LSTMStack)) and layer.stateful
+    ]
+
+
+def state_variables(model: keras.Model) -> list:
+    """The state variables of a stateful model, bottom layer first: (h, c) per
+    LSTM layer, h per GRU or SimpleRNN layer (`LSTMStack` included)."""
+    return [s for layer in _stateful_layers(model) for s in layer.states]
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zeroes the state of every stateful recurrent layer (and `LSTMStack`)."""
+    for layer in _stateful_layers(model):
+        layer.reset_state()

@@ -1,0 +1,363 @@
+"""Stacked LSTMs trained as one loop over time, with a hand-written backward pass.
+
+Stacked `keras.layers.LSTM` layers run one after the other, each its own loop,
+and TensorFlow differentiates each loop step by step. `LSTMStack` runs every
+layer in one `tf.while_loop` whose step `t` computes layer 1 at `t`, then layer
+2 at `t` from it, and so on; layer 1's step `t + 1` does not depend on layer
+2's step `t`, so TensorFlow may run them side by side. Its backward pass is
+written by hand: per step and layer, one product (the gate gradients times the
+transposed kernels) and four small element-wise operations, whose factors are
+computed for the whole sequence after the forward pass. The weights' gradients
+are one product per layer over the whole sequence. On a 2-core CPU this trains
+3 x LSTM(512) 1.7x to 2x as fast as Keras's layers, and 2 x LSTM(192) 1.04x
+(docs/benchmarks.md).
+
+The layer holds one `keras.layers.LSTMCell` per layer (named `lstm_0`,
+`lstm_1`, ...), so its weights, their initializers and their `get_weights()`
+order are those of the same number of stacked `keras.layers.LSTM` layers: the
+two models exchange weights with `set_weights`. Dropout between the layers
+(not inside them) is applied in the loop. It is TensorFlow-only, tanh/sigmoid,
+without masking; `charlstm.model.build.build_model` uses it for training when
+`ModelConfig.fast_path` is set and only dropout sits between the layers.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras.src.utils import tracking
+
+from charlstm.utils.checks import InputError
+
+
+def _lstm_gates(z, c):
+    """One LSTM step from pre-activations `z` (batch, 4 * units), Keras gate order."""
+    import tensorflow as tf
+
+    i, f, g, o = tf.split(z, 4, axis=1)
+    i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+    c = f * c + i * g
+    return o * tf.tanh(c), c, tf.concat([i, f, g, o], 1)
+
+
+def _local_derivatives(gates, c, c_before):
+    """What the backward step needs of the forward pass, for every step at once.
+
+    With dh and dc the gradients reaching h_t and c_t, one step backwards is
+
+        dc' = dc + dh * to_c
+        dz = [dc', dc', dc', dh] * to_z     # (batch, 4 * units), Keras gate order
+        dc_before = dc' * f
+
+    Computing `to_c` and `to_z` here, over (time, batch, .) in a few large
+    operations, leaves four small ones per step in the sequential loop.
+    """
+    import tensorflow as tf
+
+    i, f, g, o = tf.split(gates, 4, axis=-1)
+    tanh_c = tf.tanh(c)
+    to_c = o * (1 - tanh_c * tanh_c)  # (time, batch, units)
+    to_z = tf.concat(
+        [
+            g * i * (1 - i),
+            c_before * f * (1 - f),
+            i * (1 - g * g),
+            tanh_c * o * (1 - o),
+        ],
+        -1,
+    )  # (time, batch, 4 * units)
+    return to_c, to_z, f
+
+
+def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=()):
+    """Runs stacked LSTMs over a sequence in one loop, with a hand-written gradient.
+
+    Args:
+        xw: (batch, time, 4 * units_0). The first layer's input projections,
+            bias included.
+        states: list of (h, c) per layer, each (batch, units_l).
+        recurrent_kernel: list per layer of (units_l, 4 * units_l).
+        kernels: list per layer above the first of (units_{i-1}, 4 * units_l).
+        biases: list per layer above the first of (4 * units_l,).
+        masks: empty, or per layer above the first a dropout mask (time, batch,
+            units_{i-1}) that multiplies the outputs of the layer below on
+            their way up (0 or 1 / (1 - rate) for inverted dropout).
+
+    Returns:
+        (outputs (batch, time, units_top), [(h, c) per layer]).
+    """
+    import tensorflow as tf
+
+    depth = len(states)
+    flat_states = [s for pair in states for s in pair]
+    masks = list(masks)
+    if masks and len(masks) != depth - 1:
+        raise InputError(
+            f"`masks` must hold one mask per layer above the first ({depth - 1}). "
+            f"Received: {len(masks)} masks"
+        )
+
+    @tf.custom_gradient
+    def run(xw, *flat):
+        h0 = list(flat[0 : 2 * depth : 2])
+        c0 = list(flat[1 : 2 * depth : 2])
+        u = list(flat[2 * depth : 3 * depth])
+        w = list(flat[3 * depth : 4 * depth - 1])
+        b = list(flat[4 * depth - 1 : 5 * depth - 2])
+        drop = [None] + list(flat[5 * depth - 2 :])  # drop[i]: into layer i
+        # Above the first layer, one product of [h_below, h] with [w; u].
+        wu = [None] + [tf.concat([w[i - 1], u[i]], 0) for i in range(1, depth)]
+        xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units_0)
+        steps = tf.shape(xs)[0]
+
+        def arrays():
+            return [tf.TensorArray(xw.dtype, size=steps) for _ in range(depth)]
+
+        def forward(t, h, c, hs, cs, gates):
+            h, c, hs, cs, gates = list(h), list(c), list(hs), list(cs), list(gates)
+            below = None
+            for i in range(depth):
+                if i == 0:
+                    z = xs[t] + tf.matmul(h[0], u[0])
+                else:
+                    if masks:
+                        below = below * drop[i][t]
+                    z = tf.matmul(tf.concat([below, h[i]], 1), wu[i]) + b[i - 1]
+                h[i], c[i], gate = _lstm_gates(z, c[i])  # (batch, units_l)
+                hs[i] = hs[i].write(t, h[i])
+                cs[i] = cs[i].write(t, c[i])
+                gates[i] = gates[i].write(t, gate)
+                below = h[i]
+            return t + 1, h, c, hs, cs, gates
+
+        start = (0, h0, c0, arrays(), arrays(), arrays())
+        _, h, c, hs, cs, gates = tf.while_loop(lambda t, *_: t < steps, forward, start)
+        hs = [a.stack() for a in hs]  # (time, batch, units_l) per layer
+        cs = [a.stack() for a in cs]
+        gates = [a.stack() for a in gates]  # (time, batch, 4 * units_l)
+
+        def grad(d_outputs, *d_states):
+            d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
+            d_final = [
+                tf.zeros_like(s) if d is None else d
+                for s, d in zip(flat[: 2 * depth], d_states, strict=True)
+            ]  # (h, c) per layer, flat
+            dh, dc = d_final[0::2], d_final[1::2]
+            c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
+            local = [
+                _local_derivatives(gates[i], cs[i], c_before[i]) for i in range(depth)
+            ]
+            u0_t = tf.transpose(u[0])
+            wu_t = [None] + [tf.transpose(wu[i]) for i in range(1, depth)]
+            units_below = [None] + [w[i - 1].shape[0] for i in range(1, depth)]
+
+            def backward(t, dh, dc, dzs):
+                dh, dc, dzs = list(dh), list(dc), list(dzs)
+                from_above = d_top[t]
+                for i in reversed(range(depth)):
+                    to_c, to_z, f = local[i]
+                    dh_t = dh[i] + from_above  # (batch, units_l)
+                    dc_t = dc[i] + dh_t * to_c[t]
+                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
+                    dc[i] = dc_t * f[t]
+                    dzs[i] = dzs[i].write(t, dz)
+                    if i == 0:
+                        dh[0] = tf.matmul(dz, u0_t)
+                    else:
+                        d_in = tf.matmul(dz, wu_t[i])  # (batch, units_below + units_l)
+                        from_above = d_in[:, : units_below[i]]
+                        if masks:
+                            from_above = from_above * drop[i][t]
+                        dh[i] = d_in[:, units_below[i] :]
+                return t - 1, dh, dc, dzs
+
+            start = (steps - 1, dh, dc, arrays())
+            _, dh0, dc0, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
+            dzs = [a.stack() for a in dzs]  # (time, batch, 4 * units_l)
+
+            def product(a, dz):  # sum over time and batch of a^T dz
+                rows = tf.reshape(a, [-1, tf.shape(a)[-1]])
+                return tf.matmul(
+                    rows, tf.reshape(dz, [-1, tf.shape(dz)[-1]]), transpose_a=True
+                )
+
+            h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
+            d_u = [product(h_before[i], dzs[i]) for i in range(depth)]
+            inputs = [None] + [
+                hs[i - 1] * drop[i] if masks else hs[i - 1] for i in range(1, depth)
+            ]  # what layer i read: (time, batch, units_{i-1})
+            d_w = [product(inputs[i], dzs[i]) for i in range(1, depth)]
+            d_b = [tf.reduce_sum(dzs[i], [0, 1]) for i in range(1, depth)]
+            d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
+            d_masks = [None] * len(masks)  # masks are constants
+            return (
+                tf.transpose(dzs[0], [1, 0, 2]),
+                *d_flat,
+                *d_u,
+                *d_w,
+                *d_b,
+                *d_masks,
+            )
+
+        final = [x for pair in zip(h, c, strict=True) for x in pair]
+        return (tf.transpose(hs[-1], [1, 0, 2]), *final), grad
+
+    # Snapshots: a stateful layer assigns its final states to the variables it
+    # read the initial ones from, before the backward pass reads them.
+    flat_states = [tf.identity(s) for s in flat_states]
+    tensors = [tf.convert_to_tensor(v) for v in [*recurrent_kernel, *kernels, *biases]]
+    outputs, *final = run(xw, *flat_states, *tensors, *masks)
+    return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]
+
+
+@keras.saving.register_keras_serializable(package="charlstm")
+class LSTMStack(keras.layers.Layer):
+    """`num_layers` stacked LSTMs with `return_sequences=True`, run as one loop.
+
+    Same weights (and `get_weights()` order) and results as
+    `num_layers` stacked `keras.layers.LSTM(units, return_sequences=True)`
+    layers; faster to train on a multi-core CPU (docs/benchmarks.md).
+
+    Args:
+        units: int. Units in every layer.
+        num_layers: int. Number of stacked layers.
+        stateful: bool. Whether the states carry over between batches (needs a
+            fixed batch size).
+        dropout: float. Dropout rate in training on the outputs of every layer
+            but the top one, on their way to the layer above (as a
+            `keras.layers.Dropout` between stacked layers; put one after the
+            stack for the top layer's outputs).
+        seed: int or None. Seed of the dropout masks.
+        kernel_regularizer, recurrent_regularizer: as for `keras.layers.LSTM`.
+
+    Example:
+    >>> stack = LSTMStack(8, num_layers=2)
+    >>> stack(keras.ops.zeros((2, 5, 3))).shape  # (batch, time, units)
+    (2, 5, 8)
+    """
+
+    def __init__(
+        self,
+        units,
+        num_layers,
+        stateful=False,
+        dropout=0.0,
+        seed=None,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not 0 <= dropout < 1:
+            raise InputError(
+                f"`dropout` must be in [0, 1). Received: dropout={dropout}"
+            )
+        if keras.backend.backend() != "tensorflow":
+            raise InputError(
+                f"`LSTMStack` needs the TensorFlow backend. "
+                f"Received: backend={keras.backend.backend()!r}"
+            )
+        self.units = units
+        self.num_layers = num_layers
+        self.stateful = stateful
+        self.dropout = dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if dropout else None
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.cells = [
+            keras.layers.LSTMCell(
+                units,
+                kernel_regularizer=kernel_regularizer,
+                recurrent_regularizer=recurrent_regularizer,
+                name=f"lstm_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.states = None
+
+    def build(self, input_shape):  # (batch, time, features)
+        features = input_shape[-1]
+        for cell in self.cells:
+            cell.build((input_shape[0], features))
+            features = self.units
+        if self.stateful:
+            if input_shape[0] is None:
+                raise InputError(
+                    "a stateful `LSTMStack` needs a fixed batch size. "
+                    f"Received: input_shape={input_shape}"
+                )
+            self._create_state_variables(input_shape[0])
+
+    @tracking.no_automatic_dependency_tracking
+    def _create_state_variables(self, batch_size):
+        # Untracked, as in `keras.layers.RNN`: states are not weights.
+        with keras.name_scope(self.name, caller=self):
+            self.states = [
+                keras.Variable(
+                    keras.ops.zeros((batch_size, self.units)),
+                    trainable=False,
+                    dtype=self.variable_dtype,
+                    name="rnn_state",
+                )
+                for _ in range(2 * self.num_layers)
+            ]
+
+    def reset_state(self):
+        for state in self.states or []:
+            state.assign(keras.ops.zeros_like(state))
+
+    def call(self, inputs, training=False):  # (batch, time, features)
+        import tensorflow as tf
+
+        batch = tf.shape(inputs)[0]
+        masks = []
+        if training and self.dropout:
+            shape = (tf.shape(inputs)[1], batch, self.units)  # time-major
+            ones = tf.ones(shape, dtype=self.compute_dtype)
+            masks = [
+                keras.random.dropout(ones, self.dropout, seed=self.seed_generator)
+                for _ in range(self.num_layers - 1)
+            ]
+        if self.stateful:
+            flat = [tf.cast(s.value, self.compute_dtype) for s in self.states]
+        else:
+            zeros = tf.zeros([batch, self.units], dtype=self.compute_dtype)
+            flat = [zeros] * (2 * self.num_layers)
+        first = self.cells[0]
+        xw = keras.ops.matmul(inputs, first.kernel) + first.bias  # (b, t, 4 * units)
+        outputs, final = lstm_stack_sequence(
+            xw,
+            [(flat[2 * i], flat[2 * i + 1]) for i in range(self.num_layers)],
+            [cell.recurrent_kernel for cell in self.cells],
+            [cell.kernel for cell in self.cells[1:]],
+            [cell.bias for cell in self.cells[1:]],
+            masks,
+        )  # outputs: (batch, time, units)
+        if self.stateful:
+            for variable, value in zip(
+                self.states, [s for p in final for s in p], strict=True
+            ):
+                variable.assign(tf.cast(value, variable.dtype))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "num_layers": self.num_layers,
+                "stateful": self.stateful,
+                "dropout": self.dropout,
+                "seed": self.seed,
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "recurrent_regularizer": keras.regularizers.serialize(
+                    self.recurrent_regularizer
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,376 @@
+"""Keras callbacks: state resets, checkpoints, time budget, progress bar, samples."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+
+from charlstm.model.build import reset_states
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path, atomic_write_text
+
+HISTORY_COLUMNS = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "val_bits_per_char",
+    "seconds",
+    "chars_per_second",
+    "learning_rate",
+    "stopped",
+)
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zeroes the recurrent states at the start of every epoch.
+
+    Validation is not reset: it continues every stream from where training left it.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds `val_bits_per_char`, `seconds`, `chars_per_second`, `learning_rate` to logs.
+
+    Put it first in the callback list so that later callbacks see these keys.
+
+    Args:
+        chars_per_batch: int. Target characters in one training batch.
+    """
+
+    def __init__(self, chars_per_batch: int):
+        super().__init__()
+        self.chars_per_batch = chars_per_batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._train_seconds = 0.0
+        self._batches = 0
+        self._learning_rate = _current_learning_rate(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        self._train_seconds = time.perf_counter() - self._start
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        if "val_loss" in logs:
+            logs["val_bits_per_char"] = float(logs["val_loss"]) / math.log(2)
+        logs["seconds"] = time.perf_counter() - self._start
+        logs["chars_per_second"] = (
+            self._batches * self.chars_per_batch / self._train_seconds
+            if self._train_seconds
+            else 0.0
+        )
+        logs["learning_rate"] = self._learning_rate  # the rate this epoch trained with
+
+
+def _current_learning_rate(model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at a batch boundary once `seconds` of training have passed.
+
+    Keras then still runs the epoch's validation and `on_epoch_end`, so the stopped
+    epoch is validated and checkpointed like any other; its logs get
+    `stopped="time_budget"`.
+
+    Args:
+        seconds: float. The training-time budget, counted from the first batch.
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if not seconds > 0:
+            raise InputError(
+                "`time_budget` must be a positive number of seconds. "
+                f"Received: time_budget={seconds!r}"
+            )
+        self.seconds = seconds
+        self.stopped = False
+        self.batches = 0  # batches trained: at least one, even on a tiny budget
+
+    def on_train_begin(self, logs=None):
+        self._start = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def fraction_used(self) -> float:
+        """The share of the budget spent so far (0 before the first batch)."""
+        if self._start is None:
+            return 0.0
+        return min(1.0, (time.perf_counter() - self._start) / self.seconds)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if self.fraction_used() >= 1.0:
+            self.stopped = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["stopped"] = "time_budget" if self.stopped else ""
+
+
+class DecayToZero(keras.callbacks.Callback):
+    """Sets the learning rate before every batch: linear warm-up, then down to 0.
+
+    The way down is a cosine (`shape="cosine"`) or a straight line
+    (`shape="linear"`).
+
+    Progress is the larger of the share of batches done (`optimizer.iterations`
+    over `total_steps`) and the share of the time budget spent, so the rate
+    reaches zero at whichever end comes first. A resumed run continues from its
+    restored `optimizer.iterations`; a new time budget is counted afresh.
+
+    Args:
+        peak: float. The learning rate at the end of the warm-up.
+        total_steps: int. Batches in the whole run (epochs x batches per epoch).
+        warmup_steps: int. Batches of linear warm-up from peak / warmup_steps.
+        budget: TimeBudget or None. The run's time budget, if any.
+        shape: "cosine" or "linear".
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0, budget=None, shape="cosine"):
+        super().__init__()
+        if shape not in ("cosine", "linear"):
+            raise InputError(
+                f"`shape` must be 'cosine' or 'linear'. Received: shape={shape!r}"
+            )
+        self.shape = shape
+        self.peak = float(peak)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = int(warmup_steps)
+        self.budget = budget
+
+    def rate(self, step: int, time_fraction: float = 0.0) -> float:
+        """The learning rate for (0-based) batch `step` of the run."""
+        if step < self.warmup_steps:
+            return self.peak * (step + 1) / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, max((step - self.warmup_steps) / span, time_fraction))
+        if self.shape == "linear":
+            return self.peak * (1.0 - progress)
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def on_train_begin(self, logs=None):
+        # Counted here rather than read back every batch, which would sync.
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        used = self.budget.fraction_used() if self.budget is not None else 0.0
+        self.model.optimizer.learning_rate = self.rate(self._step, used)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+
+
+CosineLearningRate = DecayToZero  # its name before "linear" was added
+
+
+class RecordHistory(keras.callbacks.Callback):
+    """Collects one row per epoch with the `HISTORY_COLUMNS` of the logs.
+
+    Args:
+        history: list of dict. Rows of earlier epochs (when resuming).
+    """
+
+    def __init__(self, history: Sequence[dict] = ()):
+        super().__init__()
+        self.history = [dict(row) for row in history]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {"epoch": epoch + 1}
+        row.update({k: _plain(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
+        self.history.append(row)
+
+
+class RunCheckpoint(RecordHistory):
+    """Writes `last.keras`, the best `model.keras` and `history.csv` after every epoch.
+
+    Every file is written to a temporary file and renamed, so an interrupted run
+    never leaves a half-written checkpoint. `history.csv` is written last: its rows
+    are the epochs whose checkpoint is complete.
+
+    Args:
+        run_dir: path. The run directory.
+        history: list of dict. Rows of earlier epochs (when resuming).
+    """
+
+    def __init__(self, run_dir, history: Sequence[dict] = ()):
+        super().__init__(history)
+        self.run_dir = Path(run_dir)
+        losses = [
+            r["val_loss"] for r in self.history if r.get("val_loss") not in (None, "")
+        ]
+        self.best = min((float(v) for v in losses), default=math.inf)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        with atomic_path(self.run_dir / "last.keras") as tmp:
+            self.model.save(tmp)
+        val_loss = logs.get("val_loss")
+        if val_loss is not None and float(val_loss) < self.best:
+            self.best = float(val_loss)
+            with atomic_path(self.run_dir / "model.keras") as tmp:
+                self.model.save(tmp)
+            # The same weights for the numpy engine, as engine.npz (engine.py).
+            from charlstm.infer.engine_weights import export_checkpoint
+
+            export_checkpoint(self.run_dir, self.model.get_weights())
+        super().on_epoch_end(epoch, logs)
+        write_history(self.run_dir / "history.csv", self.history)
+
+
+def write_history(path, rows: Sequence[dict]) -> None:
+    """Writes history rows as CSV with the standard columns, atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k, "")) for k in HISTORY_COLUMNS})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_history(path) -> list[dict]:
+    """Reads `history.csv`; numbers come back as floats (`epoch` as int)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key, value in row.items():
+            if key == "epoch":
+                row[key] = int(value)
+            elif key != "stopped" and value not in ("", None):
+                row[key] = float(value)
+    return rows
+
+
+def _plain(value):
+    """A Python scalar from a numpy or backend scalar."""
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _fmt(value):
+    value = _plain(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm progress bar per epoch with loss and characters per second.
+
+    Args:
+        chars_per_batch: int. Target characters in one training batch.
+        epochs: int. Total epochs, for the bar's label.
+    """
+
+    def __init__(self, chars_per_batch: int, epochs: int | None = None):
+        super().__init__()
+        self.chars_per_batch = chars_per_batch
+        self.epochs = epochs
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from tqdm.auto import tqdm
+
+        total = self.params.get("steps") if self.params else None
+        label = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
+        self._bar = tqdm(total=total, desc=label, unit="batch", dynamic_ncols=True)
+        self._start = time.perf_counter()
+        self._seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen += 1
+        rate = (
+            self._seen
+            * self.chars_per_batch
+            / max(time.perf_counter() - self._start, 1e-9)
+        )
+        loss = (logs or {}).get("loss")
+        postfix = {"chars/s": f"{rate:,.0f}"}
+        if loss is not None:
+            postfix = {"loss": f"{float(loss):.4f}", **postfix}
+        self._bar.set_postfix(postfix, refresh=False)
+        self._bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if "val_loss" in logs:
+            self._bar.set_postfix(
+                loss=f"{float(logs.get('loss', math.nan)):.4f}",
+                val_loss=f"{float(logs['val_loss']):.4f}",
+                val_bpc=f"{float(logs['val_loss']) / math.log(2):.3f}",
+            )
+        self._bar.close()
+
+
+class SampleText(keras.callbacks.Callback):
+    """Writes generated text every `every` epochs at several temperatures.
+
+    Args:
+        vocabulary: Vocabulary or None. The run's vocabulary (`train` fills it in).
+        config: ModelConfig or None. The model's config (`train` fills it in).
+        seed: str. The warm-up seed.
+        length: int. Characters to generate per sample.
+        temperatures: sequence of float. One sample per temperature.
+        every: int. Sample after every `every` epochs.
+        write: callable(str). Where the text goes (default: `tqdm.write`).
+    """
+
+    def __init__(
+        self,
+        vocabulary=None,
+        config=None,
+        seed: str = "\n",
+        length: int = 200,
+        temperatures: Sequence[float] = (0.2, 0.5, 0.75, 1.0),
+        every: int = 1,
+        write: Callable[[str], None] | None = None,
+    ):
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.config = config
+        self.seed = seed
+        self.length = length
+        self.temperatures = tuple(temperatures)
+        self.every = every
+        if write is None:
+            from tqdm.auto import tqdm
+
+            write = tqdm.write
+        self.write = write
+
+    def bind(self, vocabulary, config) -> None:
+        """Sets the vocabulary and config where they were not given."""
+        self.vocabulary = self.vocabulary or vocabulary
+        self.config = self.config or config
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from charlstm.infer.generator import TextGenerator
+
+        generator = TextGenerator.from_model(self.model, self.vocabulary, self.config)
+        for temperature in self.temperatures:
+            text = generator.generate(
+                self.seed, self.length, temperature=temperature, strict=False
+            )
+            self.write(f"--- epoch {epoch + 1}, temperature {temperature} ---\n{text}")

@@ -1,0 +1,1 @@
+"""Small helpers every part uses: argument checks and atomic file writes."""

@@ -1,0 +1,145 @@
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import charlstm
+from charlstm.cli.main import main
+
+REQUESTS = [
+    '{"prefix": "head b", "id": 1, "candidates": 2, "max_length": 12}',
+    "this is not JSON",
+    "",
+    '{"prefix": "", "id": "empty"}',
+    '{"prefix": "fe", "bogus": true}',
+    "[1, 2]",
+    '{"id": 7}',
+    '{"prefix": "hXe", "context": "bad cafe\\n", "confidence": true, "id": 2}',
+]
+
+
+@pytest.fixture(scope="module")
+def generator(trained_run):
+    return charlstm.load(trained_run, engine="numpy")
+
+
+def test_complete_prints_the_line_without_importing_tensorflow(trained_run, generator):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from charlstm.cli.main import main
+        code = main(["complete", {str(trained_run)!r}, "--prefix", "bad\\nhead b",
+                     "--max-length", "30"])
+        sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.stderr.split()[-2:] == ["0", "False"], result.stderr
+    expected = generator.complete("bad\nhead b", max_length=30).text
+    assert result.stdout == f"head b{expected}\n"
+
+
+def test_candidates_are_printed_best_first_with_log_probabilities(
+    trained_run, generator, capsys
+):
+    args = ["complete", str(trained_run), "--prefix", "fed ", "--candidates", "3"]
+    assert main([*args, "--max-length", "15"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = generator.complete("fed ", num_candidates=3, max_length=15)
+    assert len(lines) == 3
+    for line, completion in zip(lines, expected, strict=True):
+        score, text = line.lstrip().split("  ", 1)
+        assert float(score) == pytest.approx(completion.log_probability, abs=1e-3)
+        assert text == "fed " + completion.text
+
+
+def test_json_answer_with_confidence(trained_run, capsys):
+    args = ["complete", str(trained_run), "--prefix", "hea", "--json"]
+    assert main([*args, "--confidence", "--max-length", "8"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    (completion,) = answer["completions"]
+    chars = completion["characters"]
+    assert "".join(c["char"] for c in chars) == completion["text"]
+    assert all(0 < c["probability"] <= 1 and c["entropy"] >= 0 for c in chars)
+
+
+def test_confidence_colours_only_when_asked(trained_run, capsys):
+    args = ["complete", str(trained_run), "--prefix", "hea", "--max-length", "8"]
+    assert main([*args, "--confidence", "--color", "always"]) == 0
+    assert "\033[" in capsys.readouterr().out
+    assert main([*args, "--confidence", "--color", "never"]) == 0
+    assert "\033[" not in capsys.readouterr().out
+
+
+def test_serve_answers_every_line_and_survives_bad_ones(trained_run, monkeypatch):
+    stdin = io.StringIO("\n".join(REQUESTS) + "\n")
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["complete", str(trained_run), "--serve"]) == 0
+    answers = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert len(answers) == len([r for r in REQUESTS if r.strip()])
+    first, bad_json, empty, bogus, not_object, no_prefix, dropped = answers
+    assert first["id"] == 1 and len(first["completions"]) == 2
+    assert "malformed JSON" in bad_json["error"]
+    assert empty["id"] == "empty" and "prefix" in empty["error"]
+    assert "bogus" in bogus["error"]
+    assert "JSON object" in not_object["error"]
+    assert no_prefix == {"id": 7, "error": "a request needs a `prefix` field"}
+    assert dropped["dropped"] == ["X"] and "characters" in dropped["completions"][0]
+
+
+def test_serve_in_a_subprocess_streams_answers(trained_run):
+    command = [sys.executable, "-m", "charlstm", "complete", str(trained_run)]
+    with subprocess.Popen(
+        [*command, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as process:
+        for prefix in ("hea", "head", "head b"):  # one answer before the next request
+            process.stdin.write(json.dumps({"prefix": prefix}) + "\n")
+            process.stdin.flush()
+            answer = json.loads(process.stdout.readline())
+            assert "\n" not in answer["completions"][0]["text"]
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+
+
+def test_usage_errors_are_one_line(trained_run, capsys):
+    def error(*args):
+        assert main(["complete", str(trained_run), *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("charlstm: error: ")
+        return err[0]
+
+    assert "--prefix" in error()
+    assert "not both" in error("--prefix", "a", "--serve")
+    assert "'X'" in error("--prefix", "aX", "--strict")
+    assert "prefix" in error("--prefix", "")
+    assert "num_candidates" in error("--prefix", "a", "--candidates", "0")
+
+
+def test_unknown_characters_are_dropped_with_a_note(trained_run, capsys):
+    args = ["complete", str(trained_run), "--prefix", "hXea", "--max-length", "5"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "dropped 1 character" in captured.err and "'X'" in captured.err
+    assert captured.out.startswith("hXea")
+
+
+def test_a_run_from_another_release_completes_on_keras_with_a_note(
+    trained_run, tmp_path, generator, capsys
+):
+    import shutil
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    config["version"] = "9.0.0"
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["complete", str(run), "--prefix", "hea", "--max-length", "10"]) == 0
+    captured = capsys.readouterr()
+    assert "using Keras" in captured.err and "9.0.0" in captured.err
+    assert captured.out == "hea" + generator.complete("hea", max_length=10).text + "\n"

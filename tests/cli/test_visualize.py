@@ -1,0 +1,147 @@
+"""`charlstm visualize` (charlstm/visualize_command.py)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from charlstm.cli.main import main
+from tests.helpers import make_text
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "input.txt"
+    path.write_text(make_text(300, seed=4) + "x(y)\n", encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv):
+    code = main(["visualize", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_text_to_page_report_and_png(trained_run, text_file, tmp_path, capsys):
+    out, report, png = tmp_path / "v.html", tmp_path / "n.json", tmp_path / "s.png"
+    code, err = run(
+        capsys, trained_run, "--text", text_file, "--out", out,
+        "--report", report, "--png", png,
+    )  # fmt: skip
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    data = json.loads(report.read_text())
+    assert data["characters"] == 301 and data["layers"] == 2 and data["units"] == 8
+    assert data["feature_method"] == "text"  # not Python: the features of any text
+    assert set(data["features"]) == {"line_position", "bracket_depth", "in_quotes"}
+    assert data["features"]["in_quotes"] == {
+        "description": "inside double quotes",
+        "constant": True,
+        "top": [],
+    }
+    top = data["features"]["line_position"]["top"]
+    assert len(top) == 5
+    assert [abs(t["correlation"]) for t in top] == sorted(
+        (abs(t["correlation"]) for t in top), reverse=True
+    )
+    # The brackets were outside the vocabulary: only line_position varies.
+    assert data["features"]["bracket_depth"]["constant"]
+    # --neurons auto: one block for each feature that varies, its best neuron.
+    assert page.count('<section class="neuron"') == 1 == len(data["shown"])
+    best = top[0]
+    assert f'data-layer="{best["layer"]}" data-unit="{best["unit"]}"' in page
+    assert "4 character(s) outside the vocabulary were dropped" in page
+    assert "&#x27;(&#x27; ×1, &#x27;)&#x27; ×1" in page
+    assert "4 character(s) outside the vocabulary were dropped" in err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_seed_and_chosen_neurons(trained_run, tmp_path, capsys):
+    out = tmp_path / "v.html"
+    code, err = run(
+        capsys, trained_run, "--seed", "abc ", "--length", 40, "--random-seed", 1,
+        "--neurons", "1:7,0:0:c", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    assert page.count('<section class="neuron"') == 2
+    assert "layer 1, unit 7 (h)" in page and "layer 0, unit 0 (c)" in page
+    assert "read a 4-step seed (underlined) and wrote 40 more" in page
+    assert page.count('class="v') == 2 * 44
+
+
+def test_outputs_are_not_overwritten_without_force(
+    trained_run, text_file, tmp_path, capsys
+):
+    out = tmp_path / "v.html"
+    out.write_text("mine")
+    code, err = run(capsys, trained_run, "--text", text_file, "--out", out)
+    assert code == 2
+    assert "--out" in err and "exists; pass --force" in err
+    assert out.read_text() == "mine"
+    code, err = run(capsys, trained_run, "--text", text_file, "--out", out, "--force")
+    assert code == 0, err
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--neurons", "1:8"], r"`unit` must be in 0..7 (the model has 2 layers"),
+        (["--neurons", "2:0"], "`layer` must be in 0..1"),
+        (["--neurons", "one"], "LAYER:UNIT"),
+        (["--length", "5"], "--length goes with --seed"),
+    ],
+)
+def test_bad_arguments(trained_run, text_file, tmp_path, capsys, args, message):
+    out = tmp_path / "v.html"
+    code, err = run(capsys, trained_run, "--text", text_file, "--out", out, *args)
+    assert code == 2
+    assert err.startswith("charlstm: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1  # no traceback
+    assert not out.exists()
+
+
+def test_empty_and_unknown_only_text(trained_run, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, err = run(capsys, trained_run, "--text", empty, "--out", tmp_path / "v.html")
+    assert code == 2 and f"--text {empty} is empty" in err
+    unknown = tmp_path / "unknown.txt"
+    unknown.write_text("XYZ")
+    code, err = run(
+        capsys, trained_run, "--text", unknown, "--out", tmp_path / "v.html"
+    )
+    assert code == 2 and "all 3 characters are outside the vocabulary" in err
+
+
+def test_does_not_import_tensorflow(trained_run, text_file, tmp_path):
+    out = tmp_path / "v.html"
+    script = (
+        "import sys\nfrom charlstm.cli.main import main\n"
+        f"code = main(['visualize', {str(trained_run)!r}, '--text', "
+        f"{str(text_file)!r}, '--out', {str(out)!r}])\n"
+        "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["0", "False", "False"], done.stderr
+    assert out.exists()
+
+
+def test_example_script(trained_run, tmp_path):
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "visualize_neurons.py"
+    out = tmp_path / "example.html"
+    done = subprocess.run(
+        [sys.executable, str(script), str(trained_run), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "line_position:" in done.stdout and f"wrote {out}" in done.stdout
+    assert '<section class="neuron"' in out.read_text(encoding="utf-8")
