@@ -1,4 +1,4 @@
-"""Line-completion exact-match accuracy: char mode against word mode (issue 3).
+"""Line-completion exact-match accuracy: char mode against word mode.
 
 Two models with the same architecture train for the same wall-clock budget on
 the same Python corpus (by default the embedded one, this Python's standard
@@ -9,9 +9,10 @@ From the held-out files, `--lines` lines are drawn at random (seeded) among thos
 with more than `--prefix-chars` characters after their indentation and at most
 `--max-length` characters left after the prefix. Each model is given the file
 before the line as context, plus the line's indentation and its first
-`--prefix-chars` characters (seed 003's tool: type the start of a line), and
-completes the rest of the line greedily (temperature 0, one candidate, numpy
-engine, `max_length` = `--max-length` characters or tokens). A completion is an
+`--prefix-chars` characters (as in the "smart code completion tool" of an article
+on temperature: type the start of a line), and completes the rest of the line
+greedily (temperature 0, one candidate, numpy engine, `max_length` =
+`--max-length` characters or tokens). A completion is an
 exact match if it equals the rest of the line, trailing whitespace ignored.
 
 Time per completion is what an editor sees with the file already read: the

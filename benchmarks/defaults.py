@@ -7,7 +7,7 @@ from the run's history. Run by hand, alone on the machine:
     python benchmarks/defaults.py --budget 180 > docs/defaults_results.md
 
 Prints a Markdown table, one row per candidate. The candidates pin the settings
-this three-minute search held fixed (RMSprop, decay 0.97 per epoch); issue 8's
+this three-minute search held fixed (RMSprop, decay 0.97 per epoch); the
 ten-minute search on held-out Python, which set today's defaults, is
 `benchmarks/quality.py --set ...` (docs/defaults.md).
 """
@@ -30,7 +30,7 @@ def _lstm(layers, units, batch, seq=100, lr=0.002, encoding="embedding", dropout
         learning_rate=lr,
         input_encoding=encoding,
         dropout=dropout,
-        # This search's fixed settings (the defaults before issue 8's search).
+        # This search's fixed settings (the defaults before the ten-minute search).
         optimizer="rmsprop",
         lr_schedule="exponential",
         lr_decay=0.97,
@@ -39,11 +39,14 @@ def _lstm(layers, units, batch, seq=100, lr=0.002, encoding="embedding", dropout
 
 
 CANDIDATES = {
-    # Seed 000's char-RNN baseline, exactly.
-    "seed000 preset: 2x128 one-hot, seq 50, batch 50, lr 2e-3": dict(
-        preset_name="seed000"
-    ),
-    # Issue 8's plain Keras recipe: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5.
+    # The char-RNN baseline of Perez, Ottens and Viswanathan, "Automatic Code
+    # Generation using Pre-Trained Language Models" (2021), exactly.
+    (
+        "perez2021 preset (Perez et al., 2021): 2x128 one-hot, seq 50, batch 50, "
+        "lr 2e-3"
+    ): dict(preset_name="perez2021"),
+    # The ten-minute search's plain Keras recipe: 2 x LSTM(256), one-hot,
+    # RMSprop 2e-3, clip 5.
     "2x256 one-hot, seq 100, batch 64, lr 2e-3": _lstm(2, 256, 64, encoding="one_hot"),
     "2x128 one-hot, seq 100, batch 64, lr 4e-3": _lstm(
         2, 128, 64, encoding="one_hot", lr=0.004

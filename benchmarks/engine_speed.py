@@ -1,10 +1,11 @@
-"""Numpy engine speed against seed 002's predict-per-char loop, in the same run.
+"""Numpy engine speed against the predict-per-char loop of Frank (2022), in one run.
 
 All figures come from one model with random weights (speed does not depend on
 training) and the default corpus's vocabulary:
 
-- seed 002's stateful loop (`model.predict` per character, as reproduced in
-  `generate_speed.py`) on the same weights: the baseline of every ratio;
+- the stateful loop of Frank, "Generating Python with Character Level LSTMs"
+  (2022) (`model.predict` per character, as reproduced in `generate_speed.py`)
+  on the same weights: the baseline of every ratio;
 - the numpy engine, one stream (`generate`, temperature 0.75), and the same on
   one BLAS thread, alternating (if threadpoolctl is installed: `pip install
   threadpoolctl`), to see which thread count suits the model size;
@@ -16,9 +17,9 @@ training) and the default corpus's vocabulary:
 - `charlstm complete` from a cold start, in a subprocess (wall time), and
   whether it imported TensorFlow.
 
-Run by hand, alone on the machine (long with --preset seed002):
+Run by hand, alone on the machine (long with --preset frank2022):
 
-    python benchmarks/engine_speed.py --preset seed002 > docs/engine_speed.md
+    python benchmarks/engine_speed.py --preset frank2022 > docs/engine_speed.md
     python benchmarks/engine_speed.py --preset lstm128 >> docs/engine_speed.md
 
 Smoke test: `python benchmarks/engine_speed.py --preset tiny --baseline-chars 5
@@ -42,8 +43,8 @@ import numpy as np  # noqa: E402
 from generate_speed import (  # noqa: E402
     TEMPERATURE,
     WINDOW,
+    frank_model,
     log,
-    seed002_model,
     stateful_loop,
 )
 
@@ -56,7 +57,7 @@ from charlstm.model.build import build_model  # noqa: E402
 
 PRESETS = {
     "lstm128": dict(num_layers=1, units=128),
-    "seed002": dict(num_layers=3, units=512),
+    "frank2022": dict(num_layers=3, units=512),
     "tiny": dict(num_layers=1, units=16),
 }
 
@@ -185,8 +186,8 @@ def main():
     indices_char = dict(enumerate(chars))
     log(f"{config.num_layers} x {config.units} LSTM, {model.count_params():,} params")
 
-    log(f"seed 002 stateful loop: {args.baseline_chars} chars ...")
-    baseline = seed002_model(dataclasses.replace(config), stateful=True)
+    log(f"Frank (2022) stateful loop: {args.baseline_chars} chars ...")
+    baseline = frank_model(dataclasses.replace(config), stateful=True)
     baseline.set_weights(weights)
     stateful_loop(baseline, seed[-3:], 2, char_indices, indices_char)  # compile
     _, seconds = stateful_loop(
@@ -220,10 +221,10 @@ def main():
         f"\n### {config.num_layers} x {config.units} LSTM, one-hot, vocabulary "
         f"{vocabulary.size}, {model.count_params():,} parameters (random weights)\n"
     )
-    print("| method | chars/s | x seed-002 loop | matrix-product bound |")
+    print("| method | chars/s | x Frank (2022) loop | matrix-product bound |")
     print("|---|---|---|---|")
     rows = [
-        ("seed 002: stateful `predict` per char", base_rate, None),
+        ("Frank (2022): stateful `predict` per char", base_rate, None),
         ("numpy engine, 1 stream", one_rate, one_bound),
         ("numpy engine, 1 stream, one BLAS thread", one_thread_rate, None),
         (f"numpy engine, {args.streams} streams", many_rate, many_bound),

@@ -1,8 +1,9 @@
-"""Generation chars/s: charlstm's `TextGenerator` vs seed 002's predict-per-char loops.
+"""Generation chars/s: `TextGenerator` vs the predict-per-char loops of Frank (2022).
 
 All methods run the same weights: a model built from a `ModelConfig` with random
 weights (speed does not depend on training, so the text is gibberish) and the
-default corpus's vocabulary. The baselines are seed 002's own loops
+default corpus's vocabulary. The baselines are the loops of Frank, "Generating
+Python with Character Level LSTMs" (2022), from the paper's own code
 (github.com/edf42001/ECSE-484-Computational-Intelligence), one `model.predict`
 call per character with the input one-hot encoded in numpy and its `sample()`
 (log / temperature, softmax, `np.random.multinomial`):
@@ -16,7 +17,7 @@ call per character with the input one-hot encoded in numpy and its `sample()`
 Compilation is excluded everywhere: each method generates a few characters
 before it is timed. Run by hand, alone on the machine:
 
-    python benchmarks/generate_speed.py --preset seed002 > docs/generate_speed.md
+    python benchmarks/generate_speed.py --preset frank2022 > docs/generate_speed.md
 
 Prints a Markdown table; progress goes to stderr.
 """
@@ -35,16 +36,16 @@ import numpy as np  # noqa: E402
 import charlstm  # noqa: E402
 from charlstm.model.build import build_model  # noqa: E402
 
-WINDOW = 40  # seed 002's and keras-io's sequence length at generation
-TEMPERATURE = 0.75  # seed 002's diversity
+WINDOW = 40  # the sequence length at generation of Frank (2022) and keras-io
+TEMPERATURE = 0.75  # the diversity of Frank (2022)
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def seed002_sample(preds, temperature=1.0):
-    # Seed 002's (and keras-io's) sampler, verbatim.
+def frank_sample(preds, temperature=1.0):
+    # The sampler of Frank (2022) and keras-io, verbatim.
     preds = np.asarray(preds).astype("float64")
     preds = np.log(preds) / temperature
     exp_preds = np.exp(preds)
@@ -53,8 +54,8 @@ def seed002_sample(preds, temperature=1.0):
     return np.argmax(probas)
 
 
-def seed002_model(config, stateful):
-    """Seed 002's Sequential model: one-hot floats in, LSTM stack, Dense softmax."""
+def frank_model(config, stateful):
+    """The model of Frank (2022): one-hot floats in, LSTM stack, Dense softmax."""
     vocab, layers = config.vocabulary_size, []
     for i in range(config.num_layers):
         last = i == config.num_layers - 1
@@ -79,7 +80,7 @@ def window_loop(model, sentence, length, char_indices, indices_char):
         for t, char in enumerate(sentence):
             x_pred[0, t, char_indices[char]] = 1.0
         preds = model.predict(x_pred, verbose=0)[0]
-        next_char = indices_char[seed002_sample(preds, TEMPERATURE)]
+        next_char = indices_char[frank_sample(preds, TEMPERATURE)]
         sentence = sentence[1:] + next_char
         generated += next_char
     return generated
@@ -98,7 +99,7 @@ def stateful_loop(model, sentence, length, char_indices, indices_char):
         predict(char)
     start, generated, next_char = time.perf_counter(), "", sentence[-1]
     for _ in range(length):
-        next_char = indices_char[seed002_sample(predict(next_char), TEMPERATURE)]
+        next_char = indices_char[frank_sample(predict(next_char), TEMPERATURE)]
         generated += next_char
     return generated, time.perf_counter() - start
 
@@ -113,9 +114,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--preset",
-        choices=["default", "seed002"],
+        choices=["default", "frank2022"],
         default="default",
-        help="default: LSTM 128 x 1, one-hot; seed002: LSTM 512 x 3",
+        help="default: LSTM 128 x 1, one-hot; frank2022: LSTM 512 x 3",
     )
     parser.add_argument(
         "--baseline-chars",
@@ -132,8 +133,8 @@ def main():
     vocabulary = corpus.vocabulary
     middle = len(corpus.ids) // 2
     seed = vocabulary.decode(corpus.ids[middle : middle + WINDOW])  # warm-up text
-    if args.preset == "seed002":
-        config = charlstm.preset("seed002").model
+    if args.preset == "frank2022":
+        config = charlstm.preset("frank2022").model
     else:
         config = charlstm.ModelConfig(
             num_layers=1, units=128, dropout=0.0, input_encoding="one_hot"
@@ -148,7 +149,7 @@ def main():
     indices_char = dict(enumerate(chars))
 
     # Same weights check: the window model against charlstm's stateless build.
-    window_model = seed002_model(config, stateful=False)
+    window_model = frank_model(config, stateful=False)
     window_model.set_weights(weights)
     reference = build_model(config, 1, sequence_length=WINDOW, stateful=False)
     reference.set_weights(weights)
@@ -162,21 +163,21 @@ def main():
     )
 
     rows = []
-    log(f"seed 002 window loop: {args.baseline_chars} chars ...")
+    log(f"Frank (2022) window loop: {args.baseline_chars} chars ...")
     window_loop(window_model, seed, 2, char_indices, indices_char)  # compile
     seconds = timed(
         window_loop, window_model, seed, args.baseline_chars, char_indices, indices_char
     )
     rows.append(
         (
-            "seed 002 / keras-io: stateless 40-char window, `predict` per char",
+            "Frank (2022) / keras-io: stateless 40-char window, `predict` per char",
             args.baseline_chars,
             seconds,
         )
     )
 
-    log(f"seed 002 stateful loop: {args.baseline_chars} chars ...")
-    stateful_model = seed002_model(config, stateful=True)
+    log(f"Frank (2022) stateful loop: {args.baseline_chars} chars ...")
+    stateful_model = frank_model(config, stateful=True)
     stateful_model.set_weights(weights)
     stateful_loop(stateful_model, seed[-3:], 2, char_indices, indices_char)  # compile
     _, seconds = stateful_loop(
@@ -184,7 +185,7 @@ def main():
     )
     rows.append(
         (
-            "seed 002: stateful (1, 1, vocab), `predict` per char",
+            "Frank (2022): stateful (1, 1, vocab), `predict` per char",
             args.baseline_chars,
             seconds,
         )

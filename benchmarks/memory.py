@@ -1,11 +1,12 @@
 """Peak memory of preparing a corpus and training on it: charlstm versus keras-io.
 
-The keras-io recipe (and seed 002 section 2.1) builds every 40-character window
-of the corpus as a one-hot array before training. charlstm keeps the corpus as one
-byte per character and slices each batch when asked for. Each side runs in its own
-subprocess: read the corpus, build its training data, train a few batches. The
-script reports each child's own peak resident set size (ru_maxrss). A baseline child
-only imports TensorFlow and Keras, in the same run.
+The keras-io recipe (and section 2.1 of Frank, "Generating Python with Character
+Level LSTMs", 2022) builds every 40-character window of the corpus as a one-hot
+array before training. charlstm keeps the corpus as one byte per character and
+slices each batch when asked for. Each side runs in its own subprocess: read the
+corpus, build its training data, train a few batches. The script reports each
+child's own peak resident set size (ru_maxrss). A baseline child only imports
+TensorFlow and Keras, in the same run.
 
     python benchmarks/memory.py [--max-chars N] > docs/memory_results.md
 """

@@ -7,9 +7,10 @@ the per-epoch validation of the training tails included), then score the
 held-out text:
 
 - `charlstm`: charlstm's default `RunConfig`.
-- `plain_keras`: the plain Keras recipe of issue 8 through charlstm: stateful
-  2 x LSTM(256), one-hot input, RMSprop 2e-3, clipnorm 5, constant learning
-  rate, Keras's own LSTM layers (`fast_path=False`); the default data layout.
+- `plain_keras`: the plain Keras recipe of the ten-minute defaults search,
+  through charlstm: stateful 2 x LSTM(256), one-hot input, RMSprop 2e-3,
+  clipnorm 5, constant learning rate, Keras's own LSTM layers
+  (`fast_path=False`); the default data layout.
 - `gpt2`: a GPT-2 through `charlstm.backends.gpt2.backend` with its default
   `GPT2Config` (nanoGPT's CPU recipe: 4 layers, 4 heads, 128 wide, windows of
   64 tokens, a 1,024-token byte-level BPE), on the same stream split.

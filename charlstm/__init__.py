@@ -21,7 +21,7 @@ _EXPORTS = {
     "TrainingConfig": "charlstm.config",
     "RunConfig": "charlstm.config",
     "make_config": "charlstm.config",
-    "preset": "charlstm.config",
+    "preset": "charlstm.presets",
     "Vocabulary": "charlstm.data.vocabulary",
     "TokenVocabulary": "charlstm.data.tokens",
     "tokenize": "charlstm.data.tokens",

@@ -22,11 +22,49 @@ OPTIMIZERS = ("rmsprop", "adam", "adamw")
 LR_SCHEDULES = ("exponential", "cosine", "linear")
 
 
-def _is_int(value) -> bool:
+# Warm-up batches when `warmup_steps` is None: the best of the ten-minute search
+# in docs/defaults.md.
+AUTO_WARMUP_STEPS = 200
+
+
+def option(
+    default=dataclasses.MISSING,
+    *,
+    help: str,
+    default_factory=dataclasses.MISSING,
+    choices: tuple | None = None,
+    resume: bool = False,
+    flag: bool = True,
+    backends: tuple[str, ...] | None = None,
+):
+    """A config field declared once: its default, its help text and its rules.
+
+    The command line's flags are generated from these (`charlstm.cli.options`).
+
+    Args:
+        default, default_factory: as for `dataclasses.field`.
+        help: str. What the field means, shown by `--help`.
+        choices: tuple or None. The values it takes.
+        resume: bool. Whether a resumed run may change it.
+        flag: bool. Whether it is a command-line flag (False: set by charlstm).
+        backends: tuple of str or None. The backends it applies to (None: all).
+    """
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "resume": resume,
+        "flag": flag,
+        "backends": backends,
+    }
+    return field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check(condition: bool, message: str, **received) -> None:
+def check(condition: bool, message: str, **received) -> None:
+    """Raises an InputError `message` with the values received unless `condition`."""
     if not condition:
         shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
         raise InputError(f"{message} Received: {shown}")
@@ -41,114 +79,137 @@ class ModelConfig:
     with `benchmarks/quality.py`; see docs/defaults.md.
     """
 
-    vocabulary_size: int = 0  # distinct characters (or tokens); set from the corpus
-    cell: str = "lstm"  # "lstm", "gru" or "simple_rnn"
-    num_layers: int = 2  # stacked recurrent layers
-    units: int = 224  # units per recurrent layer
-    dropout: float = 0.0  # dropout after every recurrent layer
-    # Between stacked layers: add each layer's input to its output when the
-    # widths match (residual), then normalise it (LayerNormalization). Both are
-    # read by Keras only: the numpy engine leaves such runs to Keras.
-    residual: bool = False
-    layer_norm: bool = False
-    input_encoding: str = "embedding"  # "one_hot" (as in the seeds) or "embedding"
-    embedding_dim: int = 64  # width of the input embedding, if used
-    optimizer: str = "adam"  # "adam", "adamw" or "rmsprop" (as in the seeds)
-    learning_rate: float = 0.01  # initial (peak, for "cosine"/"linear") rate
-    clipnorm: float | None = 5.0  # gradient norm clipping (None: off)
-    # "exponential": multiplied by `lr_decay` after every epoch (1.0: constant).
-    # "cosine": linear warm-up over `warmup_steps`, then a cosine down to zero at
-    # the end of the run: the last epoch, or the time budget if it ends first.
-    # "linear": the same warm-up, then a straight line down to zero at that end.
-    lr_schedule: str = "cosine"
-    lr_decay: float = 0.97  # learning-rate factor per epoch ("exponential")
-    # Batches of linear warm-up ("cosine", "linear"). None: AUTO_WARMUP_STEPS,
-    # at most a tenth of the run's batches (and none for "exponential").
-    warmup_steps: int | None = None
-    l2: float = 0.0  # L2 weight on every kernel
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW-style), any optimizer
-    # True: stacked LSTMs train as one charlstm.model.lstm_stack.LSTMStack (one loop,
-    # its own backward pass: 1.7x to 2x Keras on 3 x 512, 1.04x on 2 x 192), GRU and
-    # SimpleRNN as charlstm.model.fast_rnn's layers; Keras's weights and results
-    # (docs/benchmarks.md). False: Keras's own layers.
-    fast_path: bool = True
+    vocabulary_size: int = option(
+        0, help="distinct characters (or tokens); set from the corpus", flag=False
+    )
+    cell: str = option("lstm", help="recurrent cell", choices=CELLS)
+    num_layers: int = option(2, help="stacked recurrent layers")
+    units: int = option(224, help="units per recurrent layer")
+    dropout: float = option(0.0, help="dropout after every recurrent layer")
+    residual: bool = option(
+        False,
+        help="add each recurrent layer's input to its output (equal widths); "
+        "runs on the Keras engine",
+    )
+    layer_norm: bool = option(
+        False,
+        help="LayerNormalization after every recurrent layer; runs on the Keras engine",
+    )
+    input_encoding: str = option(
+        "embedding",
+        help="one_hot (as in the papers' models) or embedding",
+        choices=INPUT_ENCODINGS,
+    )
+    embedding_dim: int = option(64, help="width of the input embedding, if used")
+    optimizer: str = option(
+        "adam", help="rmsprop (as in the papers), adam or adamw", choices=OPTIMIZERS
+    )
+    learning_rate: float = option(
+        0.01, help="initial learning rate (the peak, for cosine and linear)"
+    )
+    clipnorm: float | None = option(5.0, help="gradient norm clipping")
+    lr_schedule: str = option(
+        "cosine",
+        help="exponential: times --lr-decay after every epoch; cosine, linear: "
+        "--warmup-steps of linear warm-up, then down to zero at the last epoch or "
+        "at the end of the time budget, whichever comes first",
+        choices=LR_SCHEDULES,
+    )
+    lr_decay: float = option(
+        0.97, help="learning-rate factor per epoch (exponential schedule)"
+    )
+    warmup_steps: int | None = option(
+        None,
+        help=f"batches of linear warm-up (cosine, linear); default: "
+        f"{AUTO_WARMUP_STEPS}, at most a tenth of the run",
+    )
+    l2: float = option(0.0, help="L2 weight on every kernel")
+    weight_decay: float = option(
+        0.0, help="decoupled weight decay (AdamW-style), any optimizer"
+    )
+    fast_path: bool = option(
+        True,
+        help="train stacked LSTMs as one loop with its own backward pass, GRU and "
+        "SimpleRNN with the input projections out of the loop: Keras's weights "
+        "and results, faster on CPU (docs/benchmarks.md)",
+    )
 
     def __post_init__(self):
-        _check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)
-        _check(
+        check(self.cell in CELLS, f"`cell` must be one of {CELLS}.", cell=self.cell)
+        check(
             self.input_encoding in INPUT_ENCODINGS,
             f"`input_encoding` must be one of {INPUT_ENCODINGS}.",
             input_encoding=self.input_encoding,
         )
-        _check(
-            _is_int(self.vocabulary_size) and self.vocabulary_size >= 0,
+        check(
+            is_int(self.vocabulary_size) and self.vocabulary_size >= 0,
             "`vocabulary_size` must be an integer >= 0.",
             vocabulary_size=self.vocabulary_size,
         )
-        _check(
-            _is_int(self.num_layers) and self.num_layers >= 1,
+        check(
+            is_int(self.num_layers) and self.num_layers >= 1,
             "`num_layers` must be an integer >= 1.",
             num_layers=self.num_layers,
         )
-        _check(
-            _is_int(self.units) and self.units >= 1,
+        check(
+            is_int(self.units) and self.units >= 1,
             "`units` must be an integer >= 1.",
             units=self.units,
         )
-        _check(
-            _is_int(self.embedding_dim) and self.embedding_dim >= 1,
+        check(
+            is_int(self.embedding_dim) and self.embedding_dim >= 1,
             "`embedding_dim` must be an integer >= 1.",
             embedding_dim=self.embedding_dim,
         )
-        _check(
+        check(
             0 <= self.dropout < 1, "`dropout` must be in [0, 1).", dropout=self.dropout
         )
-        _check(
+        check(
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             "`learning_rate` must be a positive number.",
             learning_rate=self.learning_rate,
         )
-        _check(
+        check(
             self.clipnorm is None or self.clipnorm > 0,
             "`clipnorm` must be positive or None.",
             clipnorm=self.clipnorm,
         )
-        _check(
+        check(
             0 < self.lr_decay <= 1,
             "`lr_decay` must be in (0, 1].",
             lr_decay=self.lr_decay,
         )
-        _check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
-        _check(
+        check(self.l2 >= 0, "`l2` must be >= 0.", l2=self.l2)
+        check(
             self.optimizer in OPTIMIZERS,
             f"`optimizer` must be one of {OPTIMIZERS}.",
             optimizer=self.optimizer,
         )
-        _check(
+        check(
             self.lr_schedule in LR_SCHEDULES,
             f"`lr_schedule` must be one of {LR_SCHEDULES}.",
             lr_schedule=self.lr_schedule,
         )
-        _check(
+        check(
             self.warmup_steps is None
-            or (_is_int(self.warmup_steps) and self.warmup_steps >= 0),
+            or (is_int(self.warmup_steps) and self.warmup_steps >= 0),
             "`warmup_steps` must be an integer >= 0 (or None: automatic).",
             warmup_steps=self.warmup_steps,
         )
-        _check(
+        check(
             not self.warmup_steps or self.lr_schedule != "exponential",
             "`warmup_steps` needs lr_schedule='cosine' or 'linear'.",
             warmup_steps=self.warmup_steps,
             lr_schedule=self.lr_schedule,
         )
-        _check(
+        check(
             self.weight_decay >= 0 and math.isfinite(self.weight_decay),
             "`weight_decay` must be a number >= 0.",
             weight_decay=self.weight_decay,
         )
         for name in ("fast_path", "residual", "layer_norm"):
             value = getattr(self, name)
-            _check(
+            check(
                 isinstance(value, bool),
                 f"`{name}` must be True or False.",
                 **{name: value},
@@ -159,39 +220,54 @@ class ModelConfig:
 class DataConfig:
     """How the corpus is read and cut into stateful batches."""
 
-    sources: list[str] = field(
-        default_factory=list
-    )  # files/directories ([]: default corpus)
-    pattern: str = "*"  # file-name glob inside directories
-    lowercase: bool = False  # lowercase the text
-    batch_size: int = 64  # parallel streams per batch
-    sequence_length: int = 50  # time steps per batch (truncated BPTT length)
-    validation_split: float = 0.05  # tail share of every stream kept for validation
-    tokens: str = "char"  # "char", or "word": identifiers, numbers, operators, ...
-    max_tokens: int = 4000  # word mode: vocabulary size cap (all characters kept)
+    sources: list[str] = option(
+        help="files and directories read ([]: the default corpus)",
+        default_factory=list,
+        flag=False,
+    )
+    pattern: str = option("*", help="file-name glob inside directories, e.g. '*.py'")
+    lowercase: bool = option(False, help="lowercase the text")
+    batch_size: int = option(64, help="parallel streams per batch")
+    sequence_length: int = option(
+        50, help="time steps per batch (the truncated backpropagation length)"
+    )
+    validation_split: float = option(
+        0.05, help="tail share of every stream kept for validation, in (0, 0.5)"
+    )
+    tokens: str = option(
+        "char",
+        help="char, or word: identifiers, numbers, operators, runs of spaces",
+        choices=TOKEN_KINDS,
+        backends=("lstm",),
+    )
+    max_tokens: int = option(
+        4000,
+        help="word mode: vocabulary size cap (every character is kept)",
+        backends=("lstm",),
+    )
 
     def __post_init__(self):
-        _check(
+        check(
             self.tokens in TOKEN_KINDS,
             f"`tokens` must be one of {TOKEN_KINDS}.",
             tokens=self.tokens,
         )
-        _check(
-            _is_int(self.max_tokens) and self.max_tokens >= 1,
+        check(
+            is_int(self.max_tokens) and self.max_tokens >= 1,
             "`max_tokens` must be an integer >= 1.",
             max_tokens=self.max_tokens,
         )
-        _check(
-            _is_int(self.batch_size) and self.batch_size >= 1,
+        check(
+            is_int(self.batch_size) and self.batch_size >= 1,
             "`batch_size` must be an integer >= 1.",
             batch_size=self.batch_size,
         )
-        _check(
-            _is_int(self.sequence_length) and self.sequence_length >= 1,
+        check(
+            is_int(self.sequence_length) and self.sequence_length >= 1,
             "`sequence_length` must be an integer >= 1.",
             sequence_length=self.sequence_length,
         )
-        _check(
+        check(
             0 < self.validation_split < 0.5,
             "`validation_split` must be in (0, 0.5).",
             validation_split=self.validation_split,
@@ -200,21 +276,21 @@ class DataConfig:
 
 @dataclass
 class TrainingConfig:
-    """The training loop."""
+    """The training loop: what may change when a run is resumed."""
 
-    epochs: int = 10  # total epochs (a resumed run continues up to this many)
-    random_seed: int | None = None  # seeds Python, NumPy and the backend
+    epochs: int = option(
+        10, help="total epochs (a resumed run continues up to this many)", resume=True
+    )
+    random_seed: int | None = option(
+        None, help="seeds Python, NumPy and the backend", resume=True
+    )
 
     def __post_init__(self):
-        _check(
-            _is_int(self.epochs) and self.epochs >= 0,
+        check(
+            is_int(self.epochs) and self.epochs >= 0,
             "`epochs` must be an integer >= 0.",
             epochs=self.epochs,
         )
-
-
-# Warm-up batches when `warmup_steps` is None (issue 8's ten-minute search).
-AUTO_WARMUP_STEPS = 200
 
 
 def warmup_batches(config: ModelConfig, total_steps: int) -> int:
@@ -228,7 +304,10 @@ def warmup_batches(config: ModelConfig, total_steps: int) -> int:
 
 # How a run whose config.json predates the `optimizer` and `lr_schedule` fields
 # was trained (today's defaults differ).
-PRE_ISSUE8_TRAINING = {"optimizer": "rmsprop", "lr_schedule": "exponential"}
+TRAINING_BEFORE_OPTIMIZER_FIELDS = {
+    "optimizer": "rmsprop",
+    "lr_schedule": "exponential",
+}
 
 # A run's backend, as `config.json` names it, and as messages name it.
 BACKEND_NAMES = {"lstm": "an LSTM", "gpt2": "a GPT-2"}
@@ -267,7 +346,7 @@ class RunConfig:
         model = d.get("model", {})
         if cls.model_config is ModelConfig:
             # Runs written before these fields existed trained this way.
-            model = {**PRE_ISSUE8_TRAINING, **model}
+            model = {**TRAINING_BEFORE_OPTIMIZER_FIELDS, **model}
         return cls(
             model=cls.model_config(**model),
             data=DataConfig(**d.get("data", {})),
@@ -284,62 +363,6 @@ class RunConfig:
             return cls.from_dict(json.load(f))
 
 
-# Named presets: the seeds' exact configurations. Each maps a section to overrides.
-PRESETS = {
-    # Perez, Ottens and Viswanathan (seed 000): LSTM 128 x 2, sequence 50, batch 50,
-    # lr 0.002 decaying 0.97 per epoch, clip 5.
-    "seed000": {
-        "model": dict(
-            cell="lstm",
-            num_layers=2,
-            units=128,
-            dropout=0.0,
-            input_encoding="one_hot",
-            optimizer="rmsprop",
-            learning_rate=0.002,
-            clipnorm=5.0,
-            lr_schedule="exponential",
-            lr_decay=0.97,
-            l2=0.0,
-        ),
-        "data": dict(sequence_length=50, batch_size=50),
-    },
-    # Frank (seed 002): LSTM 512 x 3, dropout 0.5, sequence 100, batch 64,
-    # RMSprop lr 0.0015, clipnorm 5; both of its corpora were lowercased.
-    "seed002": {
-        "model": dict(
-            cell="lstm",
-            num_layers=3,
-            units=512,
-            dropout=0.5,
-            input_encoding="one_hot",
-            optimizer="rmsprop",
-            learning_rate=0.0015,
-            clipnorm=5.0,
-            lr_schedule="exponential",
-            lr_decay=1.0,
-            l2=0.0,
-        ),
-        "data": dict(sequence_length=100, batch_size=64, lowercase=True),
-    },
-}
-
-
-def preset(name: str) -> RunConfig:
-    """The `RunConfig` of a named preset ("seed000", "seed002").
-
-    Example:
-    >>> preset("seed002").model.units
-    512
-    """
-    if name not in PRESETS:
-        raise InputError(
-            f"`preset` must be one of {sorted(PRESETS)}. Received: preset={name!r}"
-        )
-    p = PRESETS[name]
-    return RunConfig(model=ModelConfig(**p["model"]), data=DataConfig(**p["data"]))
-
-
 def make_config(
     preset_name: str | None = None, base: RunConfig | None = None, **overrides
 ) -> RunConfig:
@@ -348,22 +371,23 @@ def make_config(
     Overrides are flat field names of any section; None values are ignored.
 
     Example:
-    >>> make_config("seed000", epochs=3, units=64).model.units
+    >>> make_config("perez2021", epochs=3, units=64).model.units
     64
     """
+    from charlstm.presets import preset
+
     config = preset(preset_name) if preset_name else (base or RunConfig())
     sections = {"model": config.model, "data": config.data, "training": config.training}
     updates = {name: {} for name in sections}
     for key, value in overrides.items():
         if value is None:
             continue
-        owner = [
-            n
-            for n, s in sections.items()
-            if key in {f.name for f in dataclasses.fields(s)}
-        ]
+        owner = [n for n, s in sections.items() if key in _names(s)]
         if not owner:
-            raise InputError(f"unknown configuration field {key!r}.")
+            raise InputError(
+                f"unknown configuration field {key!r}; the fields are "
+                f"{sorted(f for s in sections.values() for f in _names(s))}."
+            )
         updates[owner[0]][key] = value
     return RunConfig(
         model=dataclasses.replace(config.model, **updates["model"]),
@@ -371,3 +395,7 @@ def make_config(
         training=dataclasses.replace(config.training, **updates["training"]),
         version=config.version,
     )
+
+
+def _names(section) -> set[str]:
+    return {f.name for f in dataclasses.fields(section)}

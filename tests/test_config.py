@@ -11,13 +11,13 @@ from charlstm.config import (
     RunConfig,
     TrainingConfig,
     make_config,
-    preset,
     warmup_batches,
 )
+from charlstm.presets import preset
 
 
-def test_preset_seed000():
-    config = preset("seed000")
+def test_preset_perez2021():
+    config = preset("perez2021")
     model, data = config.model, config.data
     assert model.cell == "lstm"
     assert model.units == 128
@@ -29,12 +29,12 @@ def test_preset_seed000():
     assert model.clipnorm == 5.0
     assert model.dropout == 0.0
     assert model.input_encoding == "one_hot"
-    # The seed's optimizer and schedule, whatever the defaults are.
+    # The paper's optimizer and schedule, whatever the defaults are.
     assert model.optimizer == "rmsprop" and model.lr_schedule == "exponential"
 
 
-def test_preset_seed002():
-    config = preset("seed002")
+def test_preset_frank2022():
+    config = preset("frank2022")
     model, data = config.model, config.data
     assert model.cell == "lstm"
     assert model.units == 512
@@ -47,22 +47,29 @@ def test_preset_seed002():
     assert model.lr_decay == 1.0  # constant learning rate
     assert model.optimizer == "rmsprop" and model.lr_schedule == "exponential"
     assert model.input_encoding == "one_hot"
-    assert data.lowercase is True  # seed 002 lowercased both of its corpora
+    assert data.lowercase is True  # Frank lowercased both of his corpora
+
+
+def test_old_preset_names_are_aliases():
+    assert preset("seed000") == preset("perez2021")
+    assert preset("seed002") == preset("frank2022")
+    with pytest.raises(ValueError, match="perez2021"):
+        preset("seed001")
 
 
 def test_presets_are_independent_copies():
-    a = preset("seed002")
+    a = preset("frank2022")
     a.model.units = 1
     a.data.sources.append("x")
-    assert preset("seed002").model.units == 512
-    assert preset("seed002").data.sources == []
+    assert preset("frank2022").model.units == 512
+    assert preset("frank2022").data.sources == []
 
 
 @pytest.mark.parametrize("name", ["seed001", "SEED000", "", "default"])
 def test_unknown_preset_raises(name):
     with pytest.raises(ValueError, match="preset") as info:
         preset(name)
-    assert "seed000" in str(info.value)
+    assert "perez2021" in str(info.value)
     if name:
         with pytest.raises(ValueError, match="preset"):
             make_config(name)
@@ -70,7 +77,7 @@ def test_unknown_preset_raises(name):
 
 def test_make_config_routes_overrides_to_their_section():
     config = make_config(
-        "seed000", units=64, batch_size=8, epochs=3, random_seed=1, pattern="*.py"
+        "perez2021", units=64, batch_size=8, epochs=3, random_seed=1, pattern="*.py"
     )
     assert config.model.units == 64
     assert config.data.batch_size == 8
@@ -86,7 +93,7 @@ def test_make_config_routes_overrides_to_their_section():
 def test_make_config_without_preset_uses_defaults_or_base():
     assert make_config() == RunConfig()
     assert make_config(dropout=0.2).model == ModelConfig(dropout=0.2)
-    base = make_config("seed002", epochs=7)
+    base = make_config("frank2022", epochs=7)
     derived = make_config(base=base, units=32)
     assert derived.model.units == 32
     assert derived.model.num_layers == 3
@@ -95,14 +102,14 @@ def test_make_config_without_preset_uses_defaults_or_base():
 
 
 def test_make_config_ignores_none_overrides():
-    config = make_config("seed002", units=None, batch_size=None, random_seed=None)
-    assert config == preset("seed002")
+    config = make_config("frank2022", units=None, batch_size=None, random_seed=None)
+    assert config == preset("frank2022")
 
 
 @pytest.mark.parametrize("field", ["unit", "hidden_dim", "version", "lr"])
 def test_make_config_unknown_field_raises(field):
     with pytest.raises(ValueError, match=field):
-        make_config("seed000", **{field: 1})
+        make_config("perez2021", **{field: 1})
 
 
 @pytest.mark.parametrize(
@@ -147,7 +154,7 @@ def test_invalid_field_value_raises_naming_the_field(section, field, value):
     assert f"{field}={value!r}" in str(info.value)
     # The same check applies to overrides.
     with pytest.raises(ValueError, match=f"`{field}`"):
-        make_config("seed000", **{field: value})
+        make_config("perez2021", **{field: value})
 
 
 def test_warmup_needs_a_schedule_down_to_zero():
@@ -180,7 +187,7 @@ def test_valid_edge_values_are_accepted():
 
 def test_run_config_json_round_trip(tmp_path):
     config = make_config(
-        "seed002",
+        "frank2022",
         sources=["corpus/", "extra.txt"],
         lowercase=True,
         epochs=4,

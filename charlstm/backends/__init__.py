@@ -1,12 +1,14 @@
 """Model families behind charlstm's run directories, chosen by `config.json`.
 
 A run directory's `config.json` names its backend (`"backend": "gpt2"`; no
-entry is the LSTM). Each backend is a module that defines:
+entry is the LSTM). Each backend registers two things:
 
-- `RUN_CONFIG`: its `RunConfig` class, which reads and writes `config.json`;
-- `load_run(run_dir, checkpoint="best", engine="auto")`: a generator
-  (`charlstm.infer.generator.Generator`);
-- `evaluate_text(generator, text)`: held-out loss and bits per character,
+- its `RunConfig` class, which reads and writes `config.json` and whose
+  sections' fields are the backend's command-line options (importing it needs
+  no optional extra);
+- a module that defines `load_run(run_dir, checkpoint="best", engine="auto")`,
+  a generator (`charlstm.infer.generator.Generator`), and
+  `evaluate_text(generator, text)`, held-out loss and bits per character with
   `charlstm.evaluate`'s keys.
 
 `charlstm.load`, `generate`, `evaluate` and `codegen` look the backend up here
@@ -23,10 +25,13 @@ from pathlib import Path
 
 from charlstm.utils.checks import InputError
 
-# Backend name, as config.json says it -> the module that runs it.
+# Backend name, as config.json says it -> (the module that runs it, its RunConfig).
 REGISTRY = {
-    "lstm": "charlstm.backends.lstm",
-    "gpt2": "charlstm.backends.gpt2.backend",
+    "lstm": ("charlstm.backends.lstm", "charlstm.config:RunConfig"),
+    "gpt2": (
+        "charlstm.backends.gpt2.backend",
+        "charlstm.backends.gpt2.config:GPT2RunConfig",
+    ),
 }
 
 GPT2_INSTALL_MESSAGE = (
@@ -54,11 +59,21 @@ def run_backend(run_dir: str | os.PathLike) -> str:
 
 def get_backend(name: str):
     """The module of a registered backend (imports it)."""
+    return importlib.import_module(REGISTRY[_check_name(name)][0])
+
+
+def run_config_class(name: str):
+    """The `RunConfig` class of a registered backend (no optional extra needed)."""
+    module, _, cls = REGISTRY[_check_name(name)][1].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def _check_name(name: str) -> str:
     if name not in REGISTRY:
         raise InputError(
             f"`backend` must be one of {sorted(REGISTRY)}. Received: backend={name!r}"
         )
-    return importlib.import_module(REGISTRY[name])
+    return name
 
 
 def require_gpt2(*names: str) -> None:

@@ -9,11 +9,8 @@ functions and scores the bodies (`charlstm.eval.metrics`: two BLEU protocols and
 syntax validity; `charlstm.eval.novelty`: the share copied verbatim from the
 training text).
 
-Only two methods of the generator are used, so any backend works:
-`stream(seed, length, temperature=..., random_seed=...)` if it has one (reading
-stops at the dedent), else `generate(seed, length, temperature=...,
-random_seed=..., stop=...)` (`stop` strings end generation at the dedent if it
-takes them; the body is cut after generation either way).
+Any backend's generator works (`charlstm.infer.generator.Generator`): the body
+is read from its `stream` and reading stops at the dedent.
 
 Example:
 >>> generator = charlstm.load("runs/stdlib")
@@ -24,10 +21,8 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
-import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -46,10 +41,10 @@ from charlstm.eval.metrics import (
     python_tokens,
     syntax_valid,
 )
+from charlstm.infer.sampling import Sampling
 from charlstm.utils.checks import InputError, check_count
 
 # Characters that may start a dedented line when the generator has no vocabulary.
-_PRINTABLE = "".join(c for c in string.printable if not c.isspace())
 # Per-record fields that `read_results` requires.
 RECORD_FIELDS = ("prompt", "reference_body", "generated_body", "indent")
 
@@ -105,25 +100,6 @@ def _tidy(body: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def dedent_stops(indent: str, characters: str) -> list[str]:
-    """Stop strings that end generation at a line indented `indent` or less
-    (by a prefix of it) that starts with one of `characters`."""
-    starts = sorted({c for c in characters if not c.isspace()})
-    return [
-        "\n" + indent[:level] + c for level in range(len(indent) + 1) for c in starts
-    ]
-
-
-def _accepts_stop(generate) -> bool:
-    try:
-        parameters = inspect.signature(generate).parameters
-    except (TypeError, ValueError):
-        return False
-    return "stop" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
-
-
 @dataclass
 class GeneratedBody:
     """What `generate_body` produced for one example."""
@@ -137,45 +113,25 @@ def generate_function_body(
     generator,
     example: FunctionExample,
     max_length: int = 1000,
-    temperature: float = 0.75,
-    random_seed: int | None = 0,
+    sampling: Sampling | None = None,
 ) -> GeneratedBody:
     """`generate_body` with how generation ended and how many prompt characters
     were dropped."""
     check_count("max_length", max_length)
     prompt = example.prompt
-    vocabulary = getattr(generator, "vocabulary", None)
-    unknown = vocabulary.unknown(prompt) if hasattr(vocabulary, "unknown") else []
+    unknown = generator.unknown(prompt)
     feed = prompt.translate(dict.fromkeys(map(ord, unknown))) if unknown else prompt
     if not feed:
         raise InputError(
             f"the prompt of {example.qualified_name!r} ({example.path}) has no "
             "character of the model's vocabulary."
         )
-    kwargs = dict(temperature=temperature, random_seed=random_seed)
-    if callable(getattr(generator, "stream", None)):
-        # Read as it is produced; leaving the loop stops the generator.
-        pieces = generator.stream(feed, max_length, **kwargs)
-        try:
-            body, ended = read_until_dedent(pieces, example.indent)
-        finally:
-            getattr(pieces, "close", lambda: None)()
-        return GeneratedBody(_tidy(body), ended, len(prompt) - len(feed))
-    stopping = _accepts_stop(generator.generate)
-    if stopping:
-        characters = getattr(vocabulary, "characters", None) or _PRINTABLE
-        kwargs["stop"] = dedent_stops(example.indent, characters)
-    out = generator.generate(feed, max_length, **kwargs)
-    if not isinstance(out, str) or not out.startswith(feed):
-        raise InputError(
-            "the generator's `generate` must return its seed followed by the "
-            f"generated text. Received: {str(out)[:80]!r}"
-        )
-    continuation = out[len(feed) :]
-    body, ended = cut_at_dedent(continuation, example.indent)
-    # A stop string ends the text early; max_length counts tokens in word mode,
-    # and a token is at least one character.
-    ended = ended or (stopping and len(continuation) < max_length)
+    # Read as it is produced; leaving the loop stops the generator.
+    pieces = generator.stream(feed, max_length, sampling)
+    try:
+        body, ended = read_until_dedent(pieces, example.indent)
+    finally:
+        pieces.close()
     return GeneratedBody(_tidy(body), ended, len(prompt) - len(feed))
 
 
@@ -183,8 +139,7 @@ def generate_body(
     generator,
     example: FunctionExample,
     max_length: int = 1000,
-    temperature: float = 0.75,
-    random_seed: int | None = 0,
+    sampling: Sampling | None = None,
 ) -> str:
     """Generates a function's body from its prompt (decorators, signature,
     docstring).
@@ -195,22 +150,15 @@ def generate_body(
     is not kept; trailing blank lines are removed.
 
     Args:
-        generator: `charlstm.load(run_dir)`, or anything with
-            `stream(seed, length, temperature=..., random_seed=...)` yielding the
-            generated text, or `generate(seed, length, temperature=...,
-            random_seed=..., stop=...)` returning the seed and the generated
-            text (`stop` optional).
+        generator: Generator. `charlstm.load(run_dir)`, of any backend.
         example: FunctionExample. The function to complete.
         max_length: int. Cap on the generated characters (tokens).
-        temperature: float. Sampling temperature; 0 is greedy.
-        random_seed: int or None. Makes the sample reproducible.
+        sampling: Sampling or None. Temperature (0 is greedy), random seed, ...
 
     Example:
     >>> body = generate_body(charlstm.load("runs/stdlib"), examples[0])
     """
-    return generate_function_body(
-        generator, example, max_length, temperature, random_seed
-    ).text
+    return generate_function_body(generator, example, max_length, sampling).text
 
 
 def _strip_indent(code: str, indent: str) -> str:
@@ -243,8 +191,7 @@ def run_codegen(
     examples: Sequence[FunctionExample],
     *,
     max_length: int = 1000,
-    temperature: float = 0.75,
-    random_seed: int | None = 0,
+    sampling: Sampling | None = None,
     training_text=None,
     novelty_sizes: Sequence[int] = (20, 50),
     progress: Callable[[int, int], None] | None = None,
@@ -252,11 +199,12 @@ def run_codegen(
     """Generates and scores the body of every example.
 
     Args:
-        generator: a generator with `generate` (see `generate_body`).
+        generator: Generator. Of any backend (see `generate_body`).
         examples: list of FunctionExample (`extract_functions`).
         max_length: int. Cap on each body, in characters (tokens in word mode).
-        temperature: float. Sampling temperature (0.75, sampling as seed 000 did).
-        random_seed: int or None. Example i is sampled with `random_seed + i`.
+        sampling: Sampling or None. Default: temperature 0.75 (Perez et al.
+            sampled) and random seed 0; example i is sampled with
+            `random_seed + i`.
         training_text: str, bytes, `NoveltyIndex` or None. The training corpus,
             for the novelty figures (None: they are None). Pass a NoveltyIndex to
             reuse one across runs.
@@ -287,10 +235,14 @@ def run_codegen(
     if index is not None and not isinstance(index, NoveltyIndex):
         index = NoveltyIndex(training_text, novelty_sizes)
     sizes = tuple(index.sizes if index is not None else novelty_sizes)
+    sampling = sampling if sampling is not None else Sampling(random_seed=0)
+    random_seed = sampling.random_seed
     records = []
     for i, example in enumerate(examples):
         seed = None if random_seed is None else random_seed + i
-        made = generate_function_body(generator, example, max_length, temperature, seed)
+        made = generate_function_body(
+            generator, example, max_length, Sampling.of(sampling, random_seed=seed)
+        )
         records.append(_record(example, made, index, sizes))
         if progress is not None:
             progress(i + 1, len(examples))
@@ -298,7 +250,7 @@ def run_codegen(
     summary["novelty_corpus_characters"] = index.characters if index else None
     summary["parameters"] = {
         "max_length": max_length,
-        "temperature": temperature,
+        "temperature": sampling.temperature,
         "random_seed": random_seed,
         "novelty_sizes": list(sizes),
     }

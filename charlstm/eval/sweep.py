@@ -431,7 +431,9 @@ def _run_point(
             from charlstm.infer.load import load
 
             generator = generator or load(run_dir)  # the best epoch
-            summary = run_codegen(generator, list(prompts), **options).summary
+            summary = run_codegen(
+                generator, list(prompts), **_codegen_arguments(options)
+            ).summary
         row[f"bleu_{name}"] = summary.get("bleu_seed000")
         row[f"bleu_tokens_{name}"] = summary.get("bleu_tokens")
         row[f"syntax_valid_{name}"] = summary.get("syntax_valid_rate")
@@ -523,3 +525,15 @@ def markdown_table(rows: Sequence[dict]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _codegen_arguments(options: dict) -> dict:
+    """`run_codegen`'s keyword arguments from the sweep's (JSON) codegen options."""
+    from charlstm.infer.sampling import Sampling
+
+    options = dict(options)
+    sampling = Sampling(
+        temperature=options.pop("temperature", 0.75),
+        random_seed=options.pop("random_seed", 0),
+    )
+    return {**options, "sampling": sampling}

@@ -107,6 +107,10 @@ class Generator:
         the stop string itself is never yielded."""
         raise NotImplementedError
 
+    def unknown(self, text: str) -> list[str]:
+        """The characters of `text` this generator cannot encode (none by default)."""
+        return []
+
     def complete(self, prefix: str, **kwargs):
         """Completes the line that `prefix` ends in (see `Completer.complete`)."""
         raise InputError(
@@ -183,6 +187,10 @@ class TextGenerator(Generator):
         model = build_model(self.config, batch_size, None, stateful=True)
         model.set_weights(self.weights)
         return model
+
+    def unknown(self, text: str) -> list[str]:
+        """The characters of `text` outside the vocabulary."""
+        return self.vocabulary.unknown(text)
 
     def encode(self, seed: str, strict: bool = True) -> np.ndarray:
         """The ids of a seed; an error if none of it is in the vocabulary."""

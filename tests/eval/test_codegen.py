@@ -4,11 +4,12 @@ import math
 import pytest
 
 import charlstm
+from charlstm.infer.generator import Generator
+from charlstm.infer.sampling import Sampling
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.eval.codegen import (
     FunctionExample,
     cut_at_dedent,
-    dedent_stops,
     generate_body,
     generate_function_body,
     read_results,
@@ -38,55 +39,35 @@ METHOD = example(
 )
 
 
-class StreamGenerator:
+class StreamGenerator(Generator):
     """Yields a scripted continuation one character at a time; counts reads."""
-
-    def __init__(self, script):
-        self.script = script
-        self.read = 0
-        self.calls = []
-
-    def stream(self, seed, length, temperature=0.75, random_seed=None):
-        self.calls.append((seed, length, temperature, random_seed))
-        for char in self.script[:length]:
-            self.read += 1
-            yield char
-
-    def generate(self, *args, **kwargs):
-        raise AssertionError("stream should be used")
-
-
-class StopGenerator:
-    """Has only `generate`, with stop strings (as a GPT-2 backend might)."""
 
     def __init__(self, script, vocabulary=None):
         self.script = script
-        self.stops = None
-        if vocabulary is not None:
-            self.vocabulary = vocabulary
+        self.vocabulary = vocabulary
+        self.read = 0
+        self.calls = []
 
-    def generate(self, seed, length, temperature=0.75, random_seed=None, stop=None):
-        self.seed, self.stops = seed, stop
-        text = self.script[:length]
-        cuts = [text.find(s) for s in stop or ()]
-        cut = min((c for c in cuts if c >= 0), default=len(text))
-        return seed + text[:cut]
+    def unknown(self, text):
+        return self.vocabulary.unknown(text) if self.vocabulary else []
 
+    def stream(self, seed, length, sampling=None, **changes):
+        sampling = Sampling.of(sampling, **changes)
+        self.calls.append((seed, length, sampling.temperature, sampling.random_seed))
+        return self._pieces(length)
 
-class PlainGenerator:
-    """`generate` without stop strings: the body is cut afterwards."""
-
-    def __init__(self, script):
-        self.script = script
-
-    def generate(self, seed, length, temperature=0.75, random_seed=None):
-        return seed + self.script[:length]
+    def _pieces(self, length):
+        for char in self.script[:length]:
+            self.read += 1
+            yield char
 
 
 def test_stream_stops_reading_at_the_dedented_line():
     script = "    y = x\n\n    if y:\n        return y\n\n\ndef g():\n    pass\n"
     generator = StreamGenerator(script)
-    made = generate_function_body(generator, TOP, max_length=500, random_seed=3)
+    made = generate_function_body(
+        generator, TOP, max_length=500, sampling=Sampling(random_seed=3)
+    )
     assert made.text == "    y = x\n\n    if y:\n        return y\n"
     assert made.ended_at_dedent and made.unknown_characters == 0
     assert generator.read == script.index("def g") + 1  # no character further
@@ -118,26 +99,14 @@ def test_a_dedent_on_the_first_line_gives_an_empty_body():
     assert generate_body(StreamGenerator("def g():\n"), TOP) == ""
 
 
-def test_generate_with_stop_strings_ends_at_the_dedent():
+def test_prompt_characters_outside_the_vocabulary_are_dropped_and_counted():
     vocabulary = Vocabulary("abcdefghijklmnopqrstuvwxyz ():\n")
-    generator = StopGenerator("        return self\n\n    def n(self):\n", vocabulary)
+    generator = StreamGenerator("        return self\n\n    def n(self):\n", vocabulary)
     made = generate_function_body(generator, METHOD, max_length=200)
     assert made.text == "        return self\n"
     assert made.ended_at_dedent
-    assert "\n    d" in generator.stops and "\nd" in generator.stops
-    assert "\n  d" in generator.stops  # any level up to the def's
-    assert not any(s.endswith((" ", "\n")) for s in generator.stops)
-    # Characters outside the vocabulary are dropped from the prompt and counted.
-    assert generator.seed == "    def m(self):\n        elf\n"
+    assert generator.calls[0][0] == "    def m(self):\n        elf\n"
     assert made.unknown_characters == 8  # six quotes, "S" and "."
-
-
-def test_plain_generate_is_cut_after_generation():
-    generator = PlainGenerator("    return 2\n\nclass C:\n    pass\n")
-    made = generate_function_body(generator, TOP, max_length=100)
-    assert made.text == "    return 2\n" and made.ended_at_dedent
-    made = generate_function_body(PlainGenerator("    1\n" * 50), TOP, max_length=12)
-    assert made.text == "    1\n    1\n" and not made.ended_at_dedent
 
 
 def test_dedent_helpers():
@@ -145,15 +114,15 @@ def test_dedent_helpers():
     text = "\t\ta\n" + " " * 9 + "b\n" + " " * 8 + "c\n"
     assert cut_at_dedent(text, "\t") == ("\t\ta\n" + " " * 9 + "b\n", True)
     assert cut_at_dedent("    a\n", "") == ("    a\n", False)
-    assert dedent_stops("  ", "a b") == ["\na", "\nb", "\n a", "\n b", "\n  a", "\n  b"]
 
 
 def test_run_codegen_golden_scores_with_a_scripted_generator():
-    class Copier:
+    class Copier(Generator):
         """Writes the true body for `f`, broken code for `g`."""
 
-        def stream(self, seed, length, temperature=0.75, random_seed=None):
-            yield from ("    return x + 1\n" if "f(" in seed else "    return (x +\n")
+        def stream(self, seed, length, sampling=None):
+            body = "    return x + 1\n" if "f(" in seed else "    return (x +\n"
+            return (c for c in body)
 
     g = example('def g(x):\n    """Open."""\n', "    return (x)\n", name="g")
     seen = []
@@ -203,10 +172,12 @@ def test_run_codegen_golden_scores_with_a_scripted_generator():
 
 def test_run_codegen_seeds_each_example_and_checks_input():
     generator = StreamGenerator("    pass\n")
-    run_codegen(generator, [TOP, TOP, TOP], random_seed=10, max_length=7)
+    run_codegen(
+        generator, [TOP, TOP, TOP], sampling=Sampling(random_seed=10), max_length=7
+    )
     assert [call[3] for call in generator.calls] == [10, 11, 12]
     assert [call[1] for call in generator.calls] == [7, 7, 7]
-    result = run_codegen(generator, [TOP], random_seed=None)
+    result = run_codegen(generator, [TOP], sampling=Sampling(random_seed=None))
     assert generator.calls[-1][3] is None
     assert result.summary["copied_20"] is None and result.summary["windows_20"] == 0
     with pytest.raises(ValueError, match="examples"):
@@ -237,8 +208,12 @@ def test_on_a_trained_model(trained_run):
     generator = charlstm.load(trained_run, engine="numpy")
     prompt = "def bad(cafe):\n    'head'\n"
     ex = example(prompt, "    fed beef\n")
-    first = run_codegen(generator, [ex, ex], max_length=40, random_seed=1)
-    again = run_codegen(generator, [ex, ex], max_length=40, random_seed=1)
+    first = run_codegen(
+        generator, [ex, ex], max_length=40, sampling=Sampling(random_seed=1)
+    )
+    again = run_codegen(
+        generator, [ex, ex], max_length=40, sampling=Sampling(random_seed=1)
+    )
     assert [r["generated_body"] for r in first.records] == [
         r["generated_body"] for r in again.records
     ]

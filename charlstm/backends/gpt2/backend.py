@@ -227,9 +227,6 @@ def load_gpt2(run_dir: str | os.PathLike, checkpoint: str = "best"):
 
 
 # The backend registry's entry points (`charlstm.backends`).
-RUN_CONFIG = GPT2RunConfig
-
-
 def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", engine="auto"):
     """`charlstm.load` for a GPT-2 run: a `GPT2Generator` on Keras."""
     if engine == "numpy":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from charlstm.config import RunConfig, _check, _is_int
+from charlstm.config import RunConfig, check, is_int, option
 from charlstm.training.run_dir import RunFiles
 
 BACKENDS = ("lstm", "gpt2")
@@ -30,42 +30,54 @@ class GPT2Config:
     windows of 64 tokens, batch 12, no dropout) with a 1,024-token BPE.
     """
 
-    vocabulary_size: int = 1024  # BPE tokens (trained to this size, or a preset's)
-    num_layers: int = 4  # transformer blocks
-    num_heads: int = 4  # attention heads per block
-    hidden_dim: int = 128  # width of the residual stream
-    intermediate_dim: int = 0  # feed-forward width (0: 4 * hidden_dim)
-    sequence_length: int = 64  # tokens per training window; the evaluation context
-    max_sequence_length: int = 0  # positions the model holds (0: sequence_length)
-    dropout: float = 0.0  # dropout inside the blocks (a preset's too)
-    preset: str = ""  # keras-hub preset directory fine-tuned from ("": from this)
-    learning_rate: float | None = None  # AdamW (None: 1e-3, or 1e-4 from a preset)
-    weight_decay: float = 0.01  # AdamW decoupled weight decay
-    clipnorm: float | None = 1.0  # gradient norm clipping (None: off)
-    batch_size: int = 12  # windows per training step
-    characters_per_token: float = 0.0  # of the training text; sizes generation rounds
+    vocabulary_size: int = option(
+        1024, help="BPE tokens (trained to this size, or a preset's)"
+    )
+    num_layers: int = option(4, help="transformer blocks")
+    num_heads: int = option(4, help="attention heads per block")
+    hidden_dim: int = option(128, help="width of the residual stream")
+    intermediate_dim: int = option(0, help="feed-forward width (0: 4 x hidden_dim)")
+    sequence_length: int = option(
+        64, help="tokens per training window; the evaluation context"
+    )
+    max_sequence_length: int = option(
+        0, help="positions the model holds (0: sequence_length)"
+    )
+    dropout: float = option(0.0, help="dropout inside the blocks (a preset's too)")
+    preset: str = option(
+        "", help="keras-hub preset directory fine-tuned from", flag=False
+    )
+    learning_rate: float | None = option(
+        None, help="AdamW learning rate (default: 1e-3, or 1e-4 from a preset)"
+    )
+    weight_decay: float = option(0.01, help="AdamW decoupled weight decay")
+    clipnorm: float | None = option(1.0, help="gradient norm clipping")
+    batch_size: int = option(12, help="windows per training step")
+    characters_per_token: float = option(
+        0.0, help="of the training text; sizes generation rounds", flag=False
+    )
 
     def __post_init__(self):
         for name in ("num_layers", "num_heads", "hidden_dim"):
             value = getattr(self, name)
-            _check(
-                _is_int(value) and value >= 1,
+            check(
+                is_int(value) and value >= 1,
                 f"`{name}` must be an integer >= 1.",
                 **{name: value},
             )
-        _check(
-            _is_int(self.sequence_length) and self.sequence_length >= 2,
+        check(
+            is_int(self.sequence_length) and self.sequence_length >= 2,
             "`sequence_length` must be an integer >= 2.",
             sequence_length=self.sequence_length,
         )
-        _check(
-            _is_int(self.vocabulary_size)
+        check(
+            is_int(self.vocabulary_size)
             and (self.preset or self.vocabulary_size >= MIN_VOCABULARY_SIZE),
             f"`vocabulary_size` must be an integer >= {MIN_VOCABULARY_SIZE} (256 "
             "bytes and <|endoftext|>).",
             vocabulary_size=self.vocabulary_size,
         )
-        _check(
+        check(
             self.hidden_dim % self.num_heads == 0,
             "`hidden_dim` must be a multiple of `num_heads`.",
             hidden_dim=self.hidden_dim,
@@ -73,38 +85,38 @@ class GPT2Config:
         )
         for name in ("intermediate_dim", "max_sequence_length"):
             value = getattr(self, name)
-            _check(
-                _is_int(value) and value >= 0,
+            check(
+                is_int(value) and value >= 0,
                 f"`{name}` must be an integer >= 0.",
                 **{name: value},
             )
-        _check(
+        check(
             self.max_sequence_length == 0
             or self.sequence_length <= self.max_sequence_length,
             "`sequence_length` must be at most the model's `max_sequence_length`.",
             sequence_length=self.sequence_length,
             max_sequence_length=self.max_sequence_length,
         )
-        _check(
-            _is_int(self.batch_size) and self.batch_size >= 1,
+        check(
+            is_int(self.batch_size) and self.batch_size >= 1,
             "`batch_size` must be an integer >= 1.",
             batch_size=self.batch_size,
         )
-        _check(
+        check(
             0 <= self.dropout < 1, "`dropout` must be in [0, 1).", dropout=self.dropout
         )
-        _check(
+        check(
             self.learning_rate is None
             or (self.learning_rate > 0 and math.isfinite(self.learning_rate)),
             "`learning_rate` must be a positive number or None.",
             learning_rate=self.learning_rate,
         )
-        _check(
+        check(
             self.weight_decay >= 0,
             "`weight_decay` must be >= 0.",
             weight_decay=self.weight_decay,
         )
-        _check(
+        check(
             self.clipnorm is None or self.clipnorm > 0,
             "`clipnorm` must be positive or None.",
             clipnorm=self.clipnorm,
