@@ -146,7 +146,7 @@ def cold_start(run_dir: Path, prefix: str):
     """Wall seconds of `charlstm complete` in a new process, and whether it
     imported TensorFlow."""
     script = (
-        "import sys, charlstm.cli.main as c; "
+        "import sys, charlstm.cli.app as c; "
         f"c.main(['complete', {str(run_dir)!r}, '--prefix', {prefix!r}]); "
         "sys.stderr.write(str('tensorflow' in sys.modules))"
     )

@@ -37,7 +37,8 @@ config = charlstm.make_config(vocabulary_size=corpus.vocabulary.size)
 B, T = config.data.batch_size, config.data.sequence_length
 batches = charlstm.StatefulBatches(ids, B, T)
 model = charlstm.build_model(config.model, B, T, for_training=True)
-charlstm.model.build.compile_model(model, config.model, len(batches.train))
+from charlstm.training.schedule import compile_model
+compile_model(model, config.model, len(batches.train))
 for k in range(20):
     model.train_on_batch(*batches.train[k])
 """,

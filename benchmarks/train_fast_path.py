@@ -37,7 +37,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.model.build import build_model, compile_model, recurrent_layers  # noqa: E402
+from charlstm.model.build import build_model, recurrent_layers  # noqa: E402
+from charlstm.training.schedule import compile_model
 
 VOCABULARY = 100  # about the stdlib corpus's
 MODELS = {

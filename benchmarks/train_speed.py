@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
 from charlstm.data.batches import StatefulBatches, WindowDataset  # noqa: E402
-from charlstm.model.build import OneHot, build_model, compile_model  # noqa: E402
+from charlstm.model.build import OneHot, build_model  # noqa: E402
 from charlstm.training.callbacks import ResetStates, TimeBudget  # noqa: E402
+from charlstm.training.schedule import compile_model  # noqa: E402
 
 HELD_OUT = 0.05  # tail share of the corpus held out for both models
 WINDOW, STEP = 40, 3  # the keras-io recipe's windows

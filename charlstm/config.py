@@ -293,15 +293,6 @@ class TrainingConfig:
         )
 
 
-def warmup_batches(config: ModelConfig, total_steps: int) -> int:
-    """The warm-up a run of `total_steps` batches gets from this config."""
-    if config.warmup_steps is not None:
-        return config.warmup_steps
-    if config.lr_schedule == "exponential":
-        return 0
-    return min(AUTO_WARMUP_STEPS, total_steps // 10)
-
-
 # How a run whose config.json predates the `optimizer` and `lr_schedule` fields
 # was trained (today's defaults differ).
 TRAINING_BEFORE_OPTIMIZER_FIELDS = {

@@ -9,9 +9,11 @@ for `--budget` seconds each, one after the other, on the same text and the same
 train/validation split, then prints a table: validation bits per character (the
 same stream-tail characters for both; and a `--held-out` text through each
 backend's evaluate), training and generation characters per second, and, with
-`--codegen-source`, seed 000's code-generation task (syntax-valid rate and
-BLEU). Ratios are against the LSTM measured in the same run. Needs the `gpt2`
-extra. With no CORPUS it uses the embedded default corpus. See docs/gpt2.md.
+`--codegen-source`, the code-generation task of Perez, Ottens and Viswanathan,
+"Automatic Code Generation using Pre-Trained Language Models" (2021) (syntax-valid
+rate and BLEU). Ratios are against the LSTM measured in the same run. Needs the
+`gpt2` extra. With no CORPUS it uses the embedded default corpus. See
+docs/gpt2.md.
 """
 
 import argparse

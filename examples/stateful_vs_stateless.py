@@ -1,4 +1,6 @@
-"""Seed 002's experiment: the same model trained statefully and statelessly.
+"""The experiment of Frank (2022): the same model trained statefully and statelessly.
+
+The paper: Frank, "Generating Python with Character Level LSTMs" (2022), section 4.
 
     python examples/stateful_vs_stateless.py --budget 300 [--corpus PATH ...]
 
@@ -10,16 +12,16 @@ in one process, and are scored the same ways on the same held-out last 5%:
   batch, a target at every time step (sequence_length targets per window), the
   stream tails validated after every epoch (inside the budget).
 - stateless: `charlstm.build_model(..., stateful=False)` on shuffled independent
-  windows (`charlstm.WindowDataset`, seed 002 section 2.1 / keras-io): windows of
-  sequence_length characters every `--step` characters, one next-character target
-  per window, the state reset for every window.
+  windows (`charlstm.WindowDataset`, section 2.1 of Frank's paper / keras-io):
+  windows of sequence_length characters every `--step` characters, one
+  next-character target per window, the state reset for every window.
 
 Scoring, for both models with the weights they ended with:
 
 - "stateful read": `charlstm.evaluate` feeds the held-out text through a stateful
   copy of the model, every character predicted from everything before it in its
-  stream. This is how either model is used to generate (seed 002 generates from
-  its stateless model the same way: a warm-up, then one character at a time).
+  stream. This is how either model is used to generate (Frank's paper generates
+  from its stateless model the same way: a warm-up, then one character at a time).
 - "windows": each of the first `--eval-chars` held-out targets predicted from the
   sequence_length characters before it by a stateless copy, the way the stateless
   model was trained.
@@ -42,8 +44,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.model.build import build_model, compile_model  # noqa: E402
+from charlstm.model.build import build_model  # noqa: E402
 from charlstm.training.callbacks import TimeBudget  # noqa: E402
+from charlstm.training.schedule import compile_model  # noqa: E402
 
 HELD_OUT = 0.05  # tail share of the corpus held out for both models
 UNLIMITED_EPOCHS = 1_000_000  # the budget ends training

@@ -11,9 +11,9 @@ from charlstm.config import (
     RunConfig,
     TrainingConfig,
     make_config,
-    warmup_batches,
 )
 from charlstm.presets import preset
+from charlstm.training.schedule import warmup_batches
 
 
 def test_preset_perez2021():

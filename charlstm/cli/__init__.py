@@ -1,5 +1,5 @@
 """The `charlstm` command: one module per subcommand, `main` dispatches."""
 
-from charlstm.cli.main import main
+from charlstm.cli.app import main
 
 __all__ = ["main"]

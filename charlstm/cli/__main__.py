@@ -1,5 +1,5 @@
 import sys
 
-from charlstm.cli.main import main
+from charlstm.cli.app import main
 
 sys.exit(main())

@@ -9,16 +9,21 @@ when the run has its `engine.npz`.
 from __future__ import annotations
 
 import json
-import math
 import sys
-import warnings
 from pathlib import Path
 
+from charlstm.cli.common import (
+    add_json_option,
+    add_run_arguments,
+    add_sampling_options,
+    load_generator,
+    note,
+    sampling_from,
+)
 from charlstm.utils.checks import InputError
 
 
-def add_codegen_parser(commands) -> None:
-    """Adds the `codegen` subcommand to the CLI's subparsers."""
+def add_parser(commands):
     c = commands.add_parser(
         "codegen",
         help="complete documented functions (seed 000's task): BLEU, syntax, novelty",
@@ -29,7 +34,7 @@ def add_codegen_parser(commands) -> None:
         "20- and 50-character windows copied from the training corpus. Writes one "
         "JSON record per function to --out and prints a JSON summary.",
     )
-    c.add_argument("run_dir", metavar="RUN_DIR")
+    add_run_arguments(c)
     c.add_argument(
         "sources", nargs="+", metavar="SOURCE", help="Python files or directories"
     )
@@ -48,17 +53,10 @@ def add_codegen_parser(commands) -> None:
         default=1000,
         help="cap on each body in characters (tokens for a word-mode run)",
     )
-    c.add_argument(
-        "--temperature",
-        type=float,
-        default=0.75,
-        help="sampling temperature, 0 is greedy (default 0.75: seed 000 sampled)",
-    )
-    c.add_argument(
-        "--random-seed",
-        type=int,
-        default=0,
-        help="function i is sampled with seed + i; also draws --limit (default 0)",
+    add_sampling_options(
+        c,
+        random_seed=0,
+        random_seed_help="function i is sampled with seed + i; also draws --limit",
     )
     c.add_argument(
         "--training-corpus",
@@ -70,8 +68,9 @@ def add_codegen_parser(commands) -> None:
     c.add_argument(
         "--no-novelty", action="store_true", help="skip the copied-window shares"
     )
-    c.add_argument("--checkpoint", choices=["best", "last"], default="best")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json_option(c, "the summary (it is always JSON)")
+    return c
 
 
 def _check_args(args) -> Path:
@@ -81,8 +80,7 @@ def _check_args(args) -> Path:
         if value is not None and value < 1:
             flag = "--" + name.replace("_", "-")
             raise InputError(f"{flag} must be a positive integer, got {value}")
-    if not (args.temperature >= 0 and math.isfinite(args.temperature)):
-        raise InputError(f"--temperature must be >= 0, got {args.temperature}")
+    sampling_from(args)  # checked before anything slow
     if args.no_novelty and args.training_corpus:
         raise InputError("give --training-corpus or --no-novelty, not both")
     out = Path(args.out)
@@ -99,22 +97,6 @@ def _check_args(args) -> Path:
     return out
 
 
-def _load(args, note):
-    """The generator; warnings of the load (a fallback to Keras) become notes."""
-    from charlstm.infer.load import load, needs_keras
-
-    if needs_keras(args.run_dir, args.checkpoint):
-        from charlstm.cli.main import _import_tensorflow_quietly
-
-        _import_tensorflow_quietly()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        generator = load(args.run_dir, args.checkpoint)
-    for warning in caught:
-        note(str(warning.message))
-    return generator
-
-
 def _run_data_config(run_dir):
     """The run's DataConfig, or None if its config.json is not a charlstm one."""
     from charlstm.config import RunConfig
@@ -126,7 +108,7 @@ def _run_data_config(run_dir):
         return None
 
 
-def training_corpus(args, note) -> tuple[bytearray | None, str]:
+def training_corpus(args) -> tuple[bytearray | None, str]:
     """The training text for novelty (None if skipped), and where it came from.
 
     --training-corpus is read with the run's pattern and lowercasing; without
@@ -160,8 +142,7 @@ def training_corpus(args, note) -> tuple[bytearray | None, str]:
     return text, where
 
 
-def run_codegen(args, note) -> int:
-    """Runs `charlstm codegen`; `note` writes one line to stderr."""
+def run(args) -> int:
     from charlstm.eval import codegen
     from charlstm.utils.storage import atomic_write_text
 
@@ -175,8 +156,8 @@ def run_codegen(args, note) -> int:
             f"({' '.join(args.sources)}, pattern {args.pattern!r})"
         )
     examples = codegen.select_examples(found, args.limit, args.random_seed)
-    generator = _load(args, note)
-    text, corpus_name = training_corpus(args, note)
+    generator = load_generator(args)
+    text, corpus_name = training_corpus(args)
     bar = None
     if not args.quiet:
         from tqdm.auto import tqdm
@@ -187,8 +168,7 @@ def run_codegen(args, note) -> int:
             generator,
             examples,
             max_length=args.max_length,
-            temperature=args.temperature,
-            random_seed=args.random_seed,
+            sampling=sampling_from(args),
             training_text=text,
             progress=(lambda done, total: bar.update(done - bar.n)) if bar else None,
         )

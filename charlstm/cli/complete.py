@@ -11,6 +11,15 @@ import json
 import sys
 import warnings
 
+from charlstm.cli.common import (
+    add_json_option,
+    add_run_arguments,
+    add_sampling_options,
+    add_strict_option,
+    load_generator,
+    note,
+)
+from charlstm.infer.sampling import Sampling
 from charlstm.utils.checks import InputError
 
 # Fields of a --serve request, and the option that gives each one's default.
@@ -32,17 +41,16 @@ COLOURS = ((0.9, "\033[32m"), (0.5, "\033[33m"), (0.0, "\033[31m"))
 RESET = "\033[0m"
 
 
-def add_complete_parser(commands) -> None:
-    """Adds the `complete` subcommand to the CLI's subparsers."""
+def add_parser(commands):
     c = commands.add_parser(
         "complete",
-        help="complete the current line (seed 003's code completion)",
+        help="complete the current line (a code completion tool)",
         description="Complete the line that --prefix ends in, up to the newline. "
         "With --serve, read one JSON request per line on stdin "
         '({"prefix": ..., "context": ..., "candidates": ...}) and write one JSON '
         "answer per line.",
     )
-    c.add_argument("run_dir", metavar="RUN_DIR")
+    add_run_arguments(c)
     c.add_argument(
         "--prefix", help="the text typed so far (its last line is completed)"
     )
@@ -50,24 +58,19 @@ def add_complete_parser(commands) -> None:
     c.add_argument(
         "--context-file", metavar="FILE", help="read the text before the prefix here"
     )
-    c.add_argument("--candidates", type=int, default=1, help="endings, best first")
+    c.add_argument(
+        "--candidates", type=int, default=1, help="endings, best first (default: 1)"
+    )
     c.add_argument(
         "--max-length",
         type=int,
         default=80,
-        help="characters at most (tokens for a word-mode run)",
+        help="characters at most, tokens for a word-mode run (default: 80)",
     )
-    c.add_argument(
-        "--temperature", type=float, default=0.0, help="0 is beam search (default)"
-    )
+    add_sampling_options(c, temperature=0.0)
     c.add_argument("--beam-width", type=int, help="default: --candidates")
-    c.add_argument("--top-k", type=int)
-    c.add_argument("--top-p", type=float)
-    c.add_argument("--random-seed", type=int)
-    c.add_argument(
-        "--strict", action="store_true", help="unknown characters are an error"
-    )
-    c.add_argument("--json", action="store_true", help="print a JSON answer")
+    add_strict_option(c, default=False)
+    add_json_option(c, "the answer")
     c.add_argument(
         "--confidence",
         action="store_true",
@@ -77,24 +80,7 @@ def add_complete_parser(commands) -> None:
     c.add_argument(
         "--serve", action="store_true", help="answer JSON requests from stdin"
     )
-    c.add_argument("--engine", choices=["auto", "numpy", "keras"], default="auto")
-    c.add_argument("--checkpoint", choices=["best", "last"], default="best")
-
-
-def _load(args, note):
-    """The generator; warnings of the load (a fallback to Keras) become notes."""
-    from charlstm.infer.load import load, needs_keras
-
-    if needs_keras(args.run_dir, args.checkpoint, args.engine):
-        from charlstm.cli.main import _import_tensorflow_quietly
-
-        _import_tensorflow_quietly()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        generator = load(args.run_dir, args.checkpoint, engine=args.engine)
-    for warning in caught:
-        note(str(warning.message))
-    return generator
+    return c
 
 
 def complete_request(generator, request: dict, defaults: dict):
@@ -118,18 +104,21 @@ def complete_request(generator, request: dict, defaults: dict):
             raise InputError(
                 f"`{name}` must be a string. Received: {name}={settings[name]!r}"
             )
+    sampling = Sampling(
+        temperature=settings["temperature"],
+        top_k=settings["top_k"],
+        top_p=settings["top_p"],
+        random_seed=settings["random_seed"],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unknown characters: reported as `dropped`
         found = generator.complete(
             settings["prefix"],
+            sampling,
             max_length=settings["max_length"],
-            temperature=settings["temperature"],
             num_candidates=settings["candidates"],
             context=settings["context"],
             beam_width=settings["beam_width"],
-            top_k=settings["top_k"],
-            top_p=settings["top_p"],
-            random_seed=settings["random_seed"],
             strict=bool(settings["strict"]),
         )
     return (found if isinstance(found, list) else [found]), settings
@@ -158,8 +147,7 @@ def coloured(completion) -> str:
     return "".join(out)
 
 
-def run_complete(args, note) -> int:
-    """Runs `charlstm complete`; `note` writes one line to stderr."""
+def run(args) -> int:
     if args.serve and args.prefix is not None:
         raise InputError("give either --prefix or --serve, not both")
     if not args.serve and args.prefix is None:
@@ -181,7 +169,7 @@ def run_complete(args, note) -> int:
         "strict": args.strict,
         "confidence": args.confidence,
     }
-    generator = _load(args, note)
+    generator = load_generator(args)
     if args.serve:
         return serve(generator, defaults, sys.stdin, sys.stdout)
     if args.json:

@@ -6,9 +6,10 @@ Options left out keep the defaults of the library's config dataclasses
 
 from __future__ import annotations
 
+from charlstm.cli.common import note
 
-def add_corpus_parser(commands) -> None:
-    """Adds `charlstm corpus python|catalog` to the CLI's subparsers."""
+
+def add_parser(commands):
     c = commands.add_parser(
         "corpus", help="build a training corpus: Python sources or a course catalog"
     )
@@ -59,6 +60,7 @@ def add_corpus_parser(commands) -> None:
     )
     k.add_argument("--title-class", help="default courseblocktitle")
     k.add_argument("--description-class", help="default courseblockdesc")
+    return c
 
 
 def _given(args, *names) -> dict:
@@ -66,7 +68,7 @@ def _given(args, *names) -> dict:
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
 
-def run_corpus(args, note) -> int:
+def run(args) -> int:
     """Runs `charlstm corpus`; returns the exit status (1 if pages failed)."""
     from charlstm import datasets
 

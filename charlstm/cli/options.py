@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 
 from charlstm.backends import REGISTRY, run_config_class
+from charlstm.config import BACKEND_NAMES
 from charlstm.utils.checks import InputError
 
 TYPES = {"int": int, "float": float, "str": str}
@@ -115,10 +116,12 @@ def check_backend_options(given: dict, backend: str) -> None:
     for name in given:
         if name not in fields:
             others = [b for b in REGISTRY if b != backend and name in flag_fields(b)]
-            where = f"a {others[0]} option" if others else "not an option here"
+            if not others:
+                raise InputError(f"{flag(name)} is not an option of this command")
             raise InputError(
-                f"{flag(name)} is {where}; a {backend} run does not take it"
-                + (f" (add --backend {others[0]})" if backend == "lstm" else "")
+                f"{flag(name)} is {BACKEND_NAMES[others[0]]} option; "
+                f"{BACKEND_NAMES[backend]} run does not take it (--backend "
+                f"{others[0]} for {BACKEND_NAMES[others[0]]} run)"
             )
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from charlstm.utils.checks import InputError
 
 
-def add_plot_parser(commands) -> None:
-    """Adds the `plot` subcommand to the CLI's subparsers."""
+def add_parser(commands):
     p = commands.add_parser(
         "plot",
         help="plot a run's loss, perplexity and bits/char per epoch (PNG)",
@@ -35,6 +34,7 @@ def add_plot_parser(commands) -> None:
         metavar="T,T,...",
         help="temperatures of that figure (0.2,0.5,1,2)",
     )
+    return p
 
 
 def _floats(flag: str, text: str) -> list[float]:
@@ -46,8 +46,7 @@ def _floats(flag: str, text: str) -> list[float]:
         ) from None
 
 
-def run_plot(args, note) -> int:
-    """Runs `charlstm plot`; `note` writes one line to stderr."""
+def run(args) -> int:
     from charlstm.interpret.plots import (
         TEMPERATURE_FIGURE,
         plot_history,
@@ -58,8 +57,9 @@ def run_plot(args, note) -> int:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        note("error: plots need matplotlib: pip install 'charlstm[viz]'")
-        return 2
+        raise ImportError(
+            "plots need matplotlib: pip install 'charlstm[viz]'"
+        ) from None
     distribution = _floats("--distribution", args.distribution)
     temperatures = _floats("--temperatures", args.temperatures)
     temperature_weights(distribution, temperatures)  # checked before writing

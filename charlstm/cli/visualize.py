@@ -14,13 +14,19 @@ import json
 import os
 from pathlib import Path
 
+from charlstm.cli.common import (
+    add_run_arguments,
+    add_sampling_options,
+    load_generator,
+    note,
+    sampling_from,
+)
 from charlstm.utils.checks import InputError
 
 DEFAULT_LENGTH = 400  # characters generated after --seed
 
 
-def add_visualize_parser(commands) -> None:
-    """Adds the `visualize` subcommand to the CLI's subparsers."""
+def add_parser(commands):
     v = commands.add_parser(
         "visualize",
         help="colour text by neuron activations; find the neurons by feature",
@@ -30,7 +36,7 @@ def add_visualize_parser(commands) -> None:
         "docstring, bracket depth, indentation, position in the line) and write "
         "an HTML page of the text coloured by the chosen units.",
     )
-    v.add_argument("run_dir", metavar="RUN_DIR")
+    add_run_arguments(v)
     source = v.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", metavar="FILE", help="the text for the model to read")
     source.add_argument("--seed", metavar="TEXT", help="generate from this seed")
@@ -40,16 +46,7 @@ def add_visualize_parser(commands) -> None:
         metavar="N",
         help=f"with --seed: characters to generate (default {DEFAULT_LENGTH})",
     )
-    v.add_argument(
-        "--temperature",
-        type=float,
-        default=0.75,
-        metavar="T",
-        help="with --seed: 0 is greedy (default 0.75)",
-    )
-    v.add_argument("--top-k", type=int, metavar="K", help="with --seed")
-    v.add_argument("--top-p", type=float, metavar="P", help="with --seed")
-    v.add_argument("--random-seed", type=int, metavar="R", help="with --seed")
+    add_sampling_options(v)
     v.add_argument("--out", metavar="HTML", required=True, help="the page to write")
     v.add_argument(
         "--neurons",
@@ -70,7 +67,7 @@ def add_visualize_parser(commands) -> None:
         help="which features: Python's or those of any text (default: detect)",
     )
     v.add_argument("--force", action="store_true", help="replace existing outputs")
-    v.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    return v
 
 
 def _check_outputs(args) -> list[Path]:
@@ -119,19 +116,7 @@ def _read_text(path: str) -> str:
     return text
 
 
-def _load(args):
-    """The run on the numpy engine (TensorFlow only to export a missing engine)."""
-    from charlstm.infer.load import load, needs_keras
-
-    if needs_keras(args.run_dir, args.checkpoint, "numpy"):
-        from charlstm.cli.main import _import_tensorflow_quietly
-
-        _import_tensorflow_quietly()
-    return load(args.run_dir, args.checkpoint, engine="numpy")
-
-
-def run_visualize(args, note) -> int:
-    """Runs `charlstm visualize`; `note` writes one line to stderr."""
+def run(args) -> int:
     from charlstm.config import RunConfig
     from charlstm.interpret.activations import record_activations, record_generation
     from charlstm.interpret.features import text_features
@@ -142,7 +127,7 @@ def run_visualize(args, note) -> int:
 
     _check_args(args)
     text = _read_text(args.text) if args.text is not None else None
-    generator = _load(args)
+    generator = load_generator(args)
     config = generator.config
     kinds = ("h", "c") if config.cell == "lstm" else ("h",)
     neurons = None
@@ -155,15 +140,7 @@ def run_visualize(args, note) -> int:
     else:
         seed = args.seed.lower() if lowercase else args.seed
         length = DEFAULT_LENGTH if args.length is None else args.length
-        acts = record_generation(
-            generator,
-            seed,
-            length,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            random_seed=args.random_seed,
-        )
+        acts = record_generation(generator, seed, length, sampling_from(args))
         source = (
             f"generated from the seed {args.seed!r}, temperature {args.temperature}"
         )

@@ -32,6 +32,8 @@ GRID_FLAGS = {
     "l2": "--l2",
     "cell": "--cell",
 }
+# Published grids by name (and old name) -> the SweepGrid constructor.
+NAMED_GRIDS = {"perez2021": "perez2021", "seed000": "perez2021"}
 RESULT_COLUMNS = (
     "point",
     "cell",
@@ -159,9 +161,20 @@ class SweepGrid:
         return cls(**lists)
 
     @classmethod
-    def seed000(cls) -> SweepGrid:
-        """Seed 000's table 4.1 (batch 64, 128; learning rate 0.02, 0.002, 0.0002;
-        regularization weight 0.1, 0.01) over the three cell types it compared."""
+    def named(cls, name: str) -> SweepGrid:
+        """A published grid: "perez2021" (also "seed000", its old name)."""
+        if name not in NAMED_GRIDS:
+            raise InputError(
+                f"`grid` must be one of {sorted(set(NAMED_GRIDS) - {'seed000'})}. "
+                f"Received: grid={name!r}"
+            )
+        return getattr(cls, NAMED_GRIDS[name])()
+
+    @classmethod
+    def perez2021(cls) -> SweepGrid:
+        """Table 4.1 of Perez, Ottens and Viswanathan (batch 64, 128; learning rate
+        0.02, 0.002, 0.0002; regularization weight 0.1, 0.01) over the three cell
+        types they compared."""
         return cls(
             batch_size=[64, 128],
             learning_rate=[0.02, 0.002, 0.0002],

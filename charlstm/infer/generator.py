@@ -111,11 +111,11 @@ class Generator:
         """The characters of `text` this generator cannot encode (none by default)."""
         return []
 
-    def complete(self, prefix: str, **kwargs):
+    def complete(self, prefix: str, sampling: Sampling | None = None, **kwargs):
         """Completes the line that `prefix` ends in (see `Completer.complete`)."""
         raise InputError(
-            f"line completion (`complete`) does not run on {type(self).__name__}; "
-            "use generate(prefix, length, stop='\\n')"
+            "line completion (`complete`) runs on LSTM runs only; on "
+            f"{type(self).__name__} use generate(prefix, length, stop='\\n')"
         )
 
 
@@ -312,10 +312,10 @@ class TextGenerator(Generator):
             pending = pending[keep:]
         yield from pending
 
-    def complete(self, prefix: str, **kwargs):
+    def complete(self, prefix: str, sampling: Sampling | None = None, **kwargs):
         """Completes the current line; see `charlstm.infer.completion.Completer`."""
         if self._completer is None:
             from charlstm.infer.completion import Completer
 
             self._completer = Completer(self.engine, self.vocabulary)
-        return self._completer.complete(prefix, **kwargs)
+        return self._completer.complete(prefix, sampling, **kwargs)

@@ -2,12 +2,14 @@
 
 While the model reads a text (or writes from a seed), the hidden state `h` of
 every layer, and the cell state `c` of an LSTM, is recorded after each step: the
-state shown for a character is the state after consuming it. Seed 002 (section
-6.4, figure 8) colours text by one such activation; `charlstm.interpret.neurons` finds the
-units worth colouring and `charlstm.interpret.view` draws them.
+state shown for a character is the state after consuming it. Frank's
+"Generating Python with Character Level LSTMs" (section 6.4, figure 8) colours
+text by one such activation; `charlstm.interpret.neurons` finds the units worth
+colouring and `charlstm.interpret.view` draws them.
 
-The recording steps the numpy engine one id at a time through its public
-`step` and `get_state`, so it needs neither TensorFlow nor Keras.
+`RecordingEngine` wraps any engine and records its states after every step, so
+reading and writing run through the generator's own sampling loop, on the numpy
+engine (no TensorFlow) or on Keras.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ Neither TensorFlow nor Keras is imported.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from charlstm.infer.sampling import reweight
+from charlstm.training.run_dir import read_history
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
 
@@ -63,10 +63,10 @@ def _check_free(paths: Sequence[Path], force: bool) -> None:
 
 def read_history_rows(history: str | os.PathLike) -> tuple[list[dict], str]:
     """The epochs of a `history.csv` (or a run directory) and the unit of its
-    bits column ("char", or "token" for a word-mode run).
+    bits column ("char", or "token" for a word-mode run); empty cells as NaN.
 
-    Raises FileNotFoundError if there is no history and ValueError if it holds
-    no epoch.
+    Raises FileNotFoundError if there is no history and an InputError if it is
+    not one or holds no epoch.
     """
     path = Path(history)
     unit = "char"
@@ -78,36 +78,13 @@ def read_history_rows(history: str | os.PathLike) -> tuple[list[dict], str]:
         path = path / "history.csv"
     if not path.is_file():
         raise FileNotFoundError(f"no training history: {str(path)!r} does not exist")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"epoch", "loss", "val_loss"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(
-                f"{str(path)!r} is not a training history: it has no "
-                f"{', '.join(sorted(missing))} column. Received: "
-                f"columns={reader.fieldnames}"
-            )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                rows.append(
-                    {
-                        "epoch": int(row["epoch"]),
-                        "loss": _number(row["loss"]),
-                        "val_loss": _number(row["val_loss"]),
-                    }
-                )
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"{str(path)!r} line {line} is not a history row. Received: {row}"
-                ) from None
+    rows = [
+        {k: math.nan if v == "" else v for k, v in row.items()}
+        for row in read_history(path)
+    ]
     if not rows:
         raise InputError(f"the training history {str(path)!r} holds no epoch")
     return rows, unit
-
-
-def _number(text) -> float:
-    return math.nan if text in ("", None) else float(text)
 
 
 def plot_history(

@@ -148,49 +148,6 @@ def fuses_layers(config: ModelConfig) -> bool:
     )
 
 
-_OPTIMIZERS = {
-    "rmsprop": keras.optimizers.RMSprop,
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-}
-
-
-def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
-    """The learning rate the optimizer is built with.
-
-    "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine" and
-    "linear": a plain float, which `charlstm.training.callbacks.DecayToZero` sets every batch
-    (its horizon, the end of the run, is only known when training starts).
-    """
-    if config.lr_schedule != "exponential" or config.lr_decay == 1.0:
-        return config.learning_rate
-    return keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate,
-        decay_steps=max(1, steps_per_epoch),
-        decay_rate=config.lr_decay,
-        staircase=True,
-    )
-
-
-def compile_model(
-    model: keras.Model, config: ModelConfig, steps_per_epoch: int
-) -> keras.Model:
-    """Compiles with the config's optimizer (with clipnorm) and sparse cross-entropy.
-
-    `weight_decay` is Keras's decoupled weight decay; AdamW's own default (0.004)
-    is not used, so "adamw" with `weight_decay=0` is Adam.
-    """
-    # None skips Keras's decay step entirely; AdamW insists on a float.
-    decay = config.weight_decay or (0.0 if config.optimizer == "adamw" else None)
-    optimizer = _OPTIMIZERS[config.optimizer](
-        learning_rate=learning_rate_schedule(config, steps_per_epoch),
-        clipnorm=config.clipnorm,
-        weight_decay=decay,
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    return model
-
-
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The recurrent layers of a model, bottom to top."""
     return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -12,19 +10,13 @@ from pathlib import Path
 import keras
 
 from charlstm.model.build import reset_states
-from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_path, atomic_write_text
-
-HISTORY_COLUMNS = (
-    "epoch",
-    "loss",
-    "val_loss",
-    "val_bits_per_char",
-    "seconds",
-    "chars_per_second",
-    "learning_rate",
-    "stopped",
+from charlstm.training.run_dir import (
+    HISTORY_COLUMNS,
+    plain_scalar,
+    write_history,
 )
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path
 
 
 class ResetStates(keras.callbacks.Callback):
@@ -123,62 +115,6 @@ class TimeBudget(keras.callbacks.Callback):
             logs["stopped"] = "time_budget" if self.stopped else ""
 
 
-class DecayToZero(keras.callbacks.Callback):
-    """Sets the learning rate before every batch: linear warm-up, then down to 0.
-
-    The way down is a cosine (`shape="cosine"`) or a straight line
-    (`shape="linear"`).
-
-    Progress is the larger of the share of batches done (`optimizer.iterations`
-    over `total_steps`) and the share of the time budget spent, so the rate
-    reaches zero at whichever end comes first. A resumed run continues from its
-    restored `optimizer.iterations`; a new time budget is counted afresh.
-
-    Args:
-        peak: float. The learning rate at the end of the warm-up.
-        total_steps: int. Batches in the whole run (epochs x batches per epoch).
-        warmup_steps: int. Batches of linear warm-up from peak / warmup_steps.
-        budget: TimeBudget or None. The run's time budget, if any.
-        shape: "cosine" or "linear".
-    """
-
-    def __init__(self, peak, total_steps, warmup_steps=0, budget=None, shape="cosine"):
-        super().__init__()
-        if shape not in ("cosine", "linear"):
-            raise InputError(
-                f"`shape` must be 'cosine' or 'linear'. Received: shape={shape!r}"
-            )
-        self.shape = shape
-        self.peak = float(peak)
-        self.total_steps = max(1, int(total_steps))
-        self.warmup_steps = int(warmup_steps)
-        self.budget = budget
-
-    def rate(self, step: int, time_fraction: float = 0.0) -> float:
-        """The learning rate for (0-based) batch `step` of the run."""
-        if step < self.warmup_steps:
-            return self.peak * (step + 1) / self.warmup_steps
-        span = max(1, self.total_steps - self.warmup_steps)
-        progress = min(1.0, max((step - self.warmup_steps) / span, time_fraction))
-        if self.shape == "linear":
-            return self.peak * (1.0 - progress)
-        return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    def on_train_begin(self, logs=None):
-        # Counted here rather than read back every batch, which would sync.
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        used = self.budget.fraction_used() if self.budget is not None else 0.0
-        self.model.optimizer.learning_rate = self.rate(self._step, used)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-
-
-CosineLearningRate = DecayToZero  # its name before "linear" was added
-
-
 class RecordHistory(keras.callbacks.Callback):
     """Collects one row per epoch with the `HISTORY_COLUMNS` of the logs.
 
@@ -193,7 +129,7 @@ class RecordHistory(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         row = {"epoch": epoch + 1}
-        row.update({k: _plain(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
+        row.update({k: plain_scalar(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
         self.history.append(row)
 
 
@@ -232,46 +168,6 @@ class RunCheckpoint(RecordHistory):
             export_checkpoint(self.run_dir, self.model.get_weights())
         super().on_epoch_end(epoch, logs)
         write_history(self.run_dir / "history.csv", self.history)
-
-
-def write_history(path, rows: Sequence[dict]) -> None:
-    """Writes history rows as CSV with the standard columns, atomically."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _fmt(row.get(k, "")) for k in HISTORY_COLUMNS})
-    atomic_write_text(path, buffer.getvalue())
-
-
-def read_history(path) -> list[dict]:
-    """Reads `history.csv`; numbers come back as floats (`epoch` as int)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:
-        for key, value in row.items():
-            if key == "epoch":
-                row[key] = int(value)
-            elif key != "stopped" and value not in ("", None):
-                row[key] = float(value)
-    return rows
-
-
-def _plain(value):
-    """A Python scalar from a numpy or backend scalar."""
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _fmt(value):
-    value = _plain(value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return value
 
 
 class ProgressBar(keras.callbacks.Callback):

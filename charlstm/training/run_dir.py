@@ -1,11 +1,30 @@
-"""The run directory: which files it holds, and the checks that protect them."""
+"""The run directory: which files it holds, the lifecycle of a run in it (new,
+resumed, forced over an old one) and its history, for every backend.
+
+Imports neither TensorFlow nor Keras.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_write_text
+
+HISTORY_COLUMNS = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "val_bits_per_char",
+    "seconds",
+    "chars_per_second",
+    "learning_rate",
+    "stopped",
+)
 
 
 class RunFiles:
@@ -94,3 +113,95 @@ def check_trained(files: RunFiles, checkpoint: str = "best") -> Path:
             f"(missing {', '.join(missing)})."
         )
     return path
+
+
+def open_run(files: RunFiles | None, resume: bool, force: bool) -> list[dict]:
+    """The start of every run, on every backend: checks the directory and returns
+    the history to continue (empty for a new run).
+
+    A new run is refused over an existing one unless `force`; a resumed run
+    needs what resuming reads. Nothing is written here.
+    """
+    if resume:
+        if files is None:
+            raise InputError("`resume` needs a `run_dir` to resume from.")
+        check_resumable(files)
+        return read_history(files.history)
+    if files is not None:
+        check_new_run(files, force)
+    return []
+
+
+def create_run(files: RunFiles | None, write: Callable[[RunFiles], None]) -> None:
+    """Lays out a new run: makes the directory, removes an old run's files (only
+    reached with `force`), then `write(files)` writes the config and vocabulary."""
+    if files is None:
+        return
+    files.root.mkdir(parents=True, exist_ok=True)
+    files.clear()
+    write(files)
+
+
+def write_history(path, rows: Sequence[dict]) -> None:
+    """Writes history rows as CSV with the standard columns, atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k, "")) for k in HISTORY_COLUMNS})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_history(path) -> list[dict]:
+    """Reads `history.csv`: one dict per epoch, numbers as floats (`epoch` as
+    int), empty cells as "". [] if the file does not exist.
+
+    Raises an InputError naming the file and line if it is not a history.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"epoch", "loss", "val_loss"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(
+                f"{str(path)!r} is not a training history: it has no "
+                f"{', '.join(sorted(missing))} column. Received: "
+                f"columns={reader.fieldnames}"
+            )
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append(_parse_row(row))
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{str(path)!r} line {line} is not a history row. Received: {row}"
+                ) from None
+    return rows
+
+
+def _parse_row(row: dict) -> dict:
+    parsed = {}
+    for key, value in row.items():
+        if key == "epoch":
+            parsed[key] = int(value)
+        elif key == "stopped" or value in ("", None):
+            parsed[key] = value if value is not None else ""
+        else:
+            parsed[key] = float(value)
+    return parsed
+
+
+def plain_scalar(value):
+    """A Python scalar from a numpy or backend scalar."""
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _fmt(value):
+    value = plain_scalar(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value

@@ -10,13 +10,12 @@ from pathlib import Path
 import keras
 
 from charlstm import __version__
-from charlstm.config import RunConfig, warmup_batches
+from charlstm.config import RunConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
-from charlstm.model.build import build_model, compile_model
+from charlstm.model.build import build_model
 from charlstm.training.callbacks import (
-    DecayToZero,
     EpochStats,
     ProgressBar,
     RecordHistory,
@@ -24,10 +23,9 @@ from charlstm.training.callbacks import (
     RunCheckpoint,
     SampleText,
     TimeBudget,
-    read_history,
 )
-from charlstm.training.run_dir import RunFiles, check_new_run, check_resumable
-from charlstm.utils.checks import InputError
+from charlstm.training.run_dir import RunFiles, create_run, open_run
+from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
 
 
 @dataclass
@@ -43,6 +41,24 @@ class TrainResult:
     unknown_dropped: int = 0  # corpus characters outside a resumed run's vocabulary
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
+
+    def describe_corpus(self) -> str:
+        """One line on what training read: files, characters, the vocabulary and
+        what was dropped."""
+        stats = self.stats
+        parts = [
+            f"corpus: {stats.files} file(s), {stats.characters:,} characters, "
+            f"vocabulary {self.vocabulary.size}"
+        ]
+        if stats.dropped_characters:
+            parts.append(f"{stats.dropped_characters:,} non-ASCII dropped")
+        if stats.replaced_bytes:
+            parts.append(f"{stats.replaced_bytes:,} undecodable bytes")
+        if stats.skipped_binary:
+            parts.append(f"{len(stats.skipped_binary)} binary file(s) skipped")
+        if self.unknown_dropped:
+            parts.append(f"{self.unknown_dropped:,} outside the vocabulary")
+        return ", ".join(parts)
 
     def generator(self, engine: str = "auto"):
         """A `TextGenerator` with the weights of the last epoch, on the numpy
@@ -99,24 +115,18 @@ def train(
     # Checked before anything touches the run directory.
     budget = TimeBudget(time_budget) if time_budget is not None else None
     files = RunFiles(run_dir) if run_dir is not None else None
+    history = open_run(files, resume, force)
     if resume:
-        if files is None:
-            raise InputError("`resume` needs a `run_dir` to resume from.")
-        check_resumable(files)
         saved = RunConfig.load(files.config)
         if config is not None:
             saved = dataclasses.replace(saved, training=config.training)
         config = saved
-        history = read_history(files.history)
         vocabulary = Vocabulary.load(files.vocabulary)
         data = config.data
         sources = corpus if corpus is not None else (data.sources or None)
         loaded = load_corpus(sources, text, data.pattern, data.lowercase, vocabulary)
     else:
         config = config or RunConfig()
-        history = []
-        if files is not None:
-            check_new_run(files, force)
         loaded = load_corpus(
             corpus,
             text,
@@ -153,11 +163,12 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
             config.model, data.batch_size, data.sequence_length, for_training=True
         )
         compile_model(model, config.model, len(batches.train))
-        if files is not None:
-            files.root.mkdir(parents=True, exist_ok=True)
-            files.clear()
+
+        def write(files):
             corpus.vocabulary.save(files.vocabulary)
             config.save(files.config)
+
+        create_run(files, write)
 
     for callback in callbacks or []:
         if isinstance(callback, SampleText):

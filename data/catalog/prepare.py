@@ -1,4 +1,6 @@
-"""Builds seed 002's course-catalog corpus by scraping the bulletin it names.
+"""Builds the course-catalog corpus of Frank (2022) by scraping the bulletin it names.
+
+The paper: Frank, "Generating Python with Character Level LSTMs" (2022).
 
     python data/catalog/prepare.py [options of `charlstm corpus catalog`]
 
@@ -13,13 +15,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Seed 002, footnote 1: one page per four-letter subject code.
+# Frank's paper, footnote 1: one page per four-letter subject code.
 INDEX_URL = "https://bulletin.case.edu/course-descriptions/"
 
 
 def main(argv: list[str]) -> int:
     out = Path(__file__).resolve().parent / "input.txt"
-    command = [sys.executable, "-m", "charlstm.cli.main", "corpus", "catalog", INDEX_URL]
+    command = [
+        sys.executable,
+        "-m",
+        "charlstm.cli.main",
+        "corpus",
+        "catalog",
+        INDEX_URL,
+    ]
     return subprocess.call([*command, "--out", str(out), *argv])
 
 

@@ -1,18 +1,20 @@
-"""Builds seed 002's Python corpus: the .py files of the four repositories it names.
+"""Builds the Python corpus of Frank (2022): the .py files of its four repositories.
+
+The paper: Frank, "Generating Python with Character Level LSTMs" (2022).
 
     python data/python/prepare.py [options of `charlstm corpus python`]
 
 Writes data/python/input.txt (about the size of the repositories' Python source).
 Each archive is downloaded once into the cache (~/.cache/charlstm, or --cache DIR);
 running again reads it from there. Extra options are passed on, e.g. --force to
-replace input.txt or --lowercase as the seed trained.
+replace input.txt or --lowercase as the paper trained.
 """
 
 import subprocess
 import sys
 from pathlib import Path
 
-# Seed 002, appendix A, as archives of their default branches.
+# Frank's paper, appendix A, as archives of their default branches.
 ARCHIVES = [
     "https://github.com/keon/algorithms/archive/refs/heads/master.zip",
     "https://github.com/geekcomputers/Python/archive/refs/heads/master.zip",

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 
 SOURCE = textwrap.dedent(
     '''
@@ -160,7 +160,7 @@ def test_codegen_does_not_import_tensorflow(trained_run, sources, tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        from charlstm.cli.main import main
+        from charlstm.cli import main
         code = main(["codegen", {str(trained_run)!r}, {str(sources)!r}, "--out",
                      {str(out)!r}, "--max-length", "10", "--no-novelty", "--quiet"])
         sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")

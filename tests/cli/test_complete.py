@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import charlstm
-from charlstm.cli.main import main
+from charlstm.cli import main
 
 REQUESTS = [
     '{"prefix": "head b", "id": 1, "candidates": 2, "max_length": 12}',
@@ -30,7 +30,7 @@ def test_complete_prints_the_line_without_importing_tensorflow(trained_run, gene
     script = textwrap.dedent(
         f"""
         import sys
-        from charlstm.cli.main import main
+        from charlstm.cli import main
         code = main(["complete", {str(trained_run)!r}, "--prefix", "bad\\nhead b",
                      "--max-length", "30"])
         sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 from tests.corpus_server import closed_port, zip_bytes
 
 FAST = ["--timeout", "0.5", "--retries", "2", "--backoff", "0", "--delay", "0"]
@@ -193,7 +193,7 @@ def test_catalog_bad_input(answer, message, site, tmp_path, capsys):
 def test_corpus_commands_do_not_import_tensorflow(project, tmp_path):
     script = (
         "import sys\n"
-        "from charlstm.cli.main import main\n"
+        "from charlstm.cli import main\n"
         f"code = main(['corpus', 'python', {str(project)!r}, '--out', "
         f"{str(tmp_path / 'o.txt')!r}, '--quiet'])\n"
         "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 from tests.helpers import make_text
 
 TINY = [
@@ -258,12 +258,12 @@ def test_resume_refuses_settings_it_cannot_change(trained_run, capsys):
 def test_a_missing_extra_is_one_line_and_other_import_errors_propagate(
     monkeypatch, capsys
 ):
-    import charlstm.cli.main as cli
+    import charlstm.cli.plot as plot
 
     def missing_extra(args):
         raise ImportError("plots need matplotlib: pip install 'charlstm[viz]'")
 
-    monkeypatch.setattr(cli, "_plot", missing_extra)
+    monkeypatch.setattr(plot, "run", missing_extra)
     assert main(["plot", "runs/none", "--out", "plots"]) == 2
     err = capsys.readouterr().err
     assert err == (
@@ -273,6 +273,46 @@ def test_a_missing_extra_is_one_line_and_other_import_errors_propagate(
     def broken(args):
         raise ImportError("cannot import name 'x' from 'charlstm.y'")
 
-    monkeypatch.setattr(cli, "_plot", broken)
+    monkeypatch.setattr(plot, "run", broken)
     with pytest.raises(ImportError, match="cannot import name"):
         main(["plot", "runs/none", "--out", "plots"])
+
+
+def test_a_bug_is_not_a_usage_error(monkeypatch, capsys):
+    """Only the user's mistakes are one line with status 2; a ValueError from
+    inside (not an InputError) propagates, and the console shows its traceback."""
+    import charlstm.cli.plot as plot
+
+    def bug(args):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(plot, "run", bug)
+    with pytest.raises(ValueError, match="broadcast"):
+        main(["plot", "runs/none", "--out", "plots"])
+    assert "charlstm: error" not in capsys.readouterr().err
+
+
+def test_a_bug_shows_its_traceback_and_exits_1(tmp_path):
+    code = (
+        "import sys, charlstm.cli.plot as plot\n"
+        "def bug(args):\n"
+        "    raise KeyError('internal')\n"
+        "plot.run = bug\n"
+        "from charlstm.cli import main\n"
+        "sys.exit(main(['plot', 'runs/none', '--out', 'plots']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "KeyError: 'internal'" in result.stderr
+
+
+def test_debug_adds_the_traceback_to_a_user_error(tmp_path, capsys):
+    assert main(["generate", str(tmp_path / "missing")]) == 2
+    plain = capsys.readouterr().err
+    assert plain.count("\n") == 1 and "Traceback" not in plain
+    assert main(["--debug", "generate", str(tmp_path / "missing")]) == 2
+    debug = capsys.readouterr().err
+    assert "Traceback" in debug
+    assert debug.splitlines()[-1] == plain.strip()

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 from tests.interpret.test_plots import PNG_SIGNATURE, check_png, write_run
 
 
@@ -78,7 +78,7 @@ def test_plot_does_not_import_tensorflow(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        from charlstm.cli.main import main
+        from charlstm.cli import main
         code = main(["plot", {str(run)!r}, "--out", {str(tmp_path / "plots")!r}])
         sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")
         """

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 from charlstm.config import ModelConfig
 from charlstm.eval.sweep import read_results
 from tests.helpers import make_text

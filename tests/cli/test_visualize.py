@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from charlstm.cli.main import main
+from charlstm.cli import main
 from tests.helpers import make_text
 
 
@@ -119,7 +119,7 @@ def test_empty_and_unknown_only_text(trained_run, tmp_path, capsys):
 def test_does_not_import_tensorflow(trained_run, text_file, tmp_path):
     out = tmp_path / "v.html"
     script = (
-        "import sys\nfrom charlstm.cli.main import main\n"
+        "import sys\nfrom charlstm.cli import main\n"
         f"code = main(['visualize', {str(trained_run)!r}, '--text', "
         f"{str(text_file)!r}, '--out', {str(out)!r}])\n"
         "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
@@ -134,7 +134,7 @@ def test_does_not_import_tensorflow(trained_run, text_file, tmp_path):
 def test_example_script(trained_run, tmp_path):
     from pathlib import Path
 
-    script = Path(__file__).parents[1] / "examples" / "visualize_neurons.py"
+    script = Path(__file__).parents[2] / "examples" / "visualize_neurons.py"
     out = tmp_path / "example.html"
     done = subprocess.run(
         [sys.executable, str(script), str(trained_run), str(out)],

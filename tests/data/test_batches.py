@@ -1,4 +1,5 @@
-"""Tests for charlstm.data.batches: the interleaved stateful layout and stateless windows.
+"""Tests for charlstm.data.batches: the interleaved stateful layout, stateless
+windows.
 
 The layout tests feed `np.arange(n)` as the corpus, so every id is its own
 position and a batch shows exactly which characters it holds.

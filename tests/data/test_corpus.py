@@ -1,4 +1,5 @@
-"""Tests for charlstm.data.corpus: cleaning, reading files and directories, load_corpus."""
+"""Tests for charlstm.data.corpus: cleaning, reading files and directories,
+load_corpus."""
 
 from pathlib import Path
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import charlstm
-from charlstm.cli.main import main
+from charlstm.cli import main
 from charlstm.data.tokens import TokenVocabulary
 from charlstm.infer.completion import Completer
 from charlstm.infer.generator import TextGenerator

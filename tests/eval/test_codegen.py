@@ -4,8 +4,6 @@ import math
 import pytest
 
 import charlstm
-from charlstm.infer.generator import Generator
-from charlstm.infer.sampling import Sampling
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.eval.codegen import (
     FunctionExample,
@@ -18,6 +16,8 @@ from charlstm.eval.codegen import (
     summarize,
 )
 from charlstm.eval.metrics import bleu_seed000
+from charlstm.infer.generator import Generator
+from charlstm.infer.sampling import Sampling
 
 
 def example(prompt, body, indent="", name="f"):

@@ -6,7 +6,6 @@ import pytest
 
 import charlstm
 from charlstm.eval.codegen import extract_functions, run_codegen
-from charlstm.infer.sampling import Sampling
 from charlstm.eval.sweep import (
     RESULT_COLUMNS,
     SweepGrid,
@@ -14,7 +13,8 @@ from charlstm.eval.sweep import (
     read_results,
     run_sweep,
 )
-from charlstm.training.callbacks import read_history
+from charlstm.infer.sampling import Sampling
+from charlstm.training.run_dir import read_history
 from tests.helpers import make_text, tiny_config
 
 
@@ -57,8 +57,11 @@ def test_empty_lists_keep_the_base_config_values():
     assert [(p.cell, p.l2) for p in points] == [("gru", 0.1), ("gru", 0.01)]
 
 
-def test_seed000_grid_is_table_4_1_over_three_cells():
-    grid = SweepGrid.seed000()
+def test_perez2021_grid_is_table_4_1_over_three_cells():
+    grid = SweepGrid.perez2021()
+    assert SweepGrid.named("perez2021") == grid == SweepGrid.named("seed000")
+    with pytest.raises(ValueError, match="perez2021"):
+        SweepGrid.named("table41")
     assert grid.batch_size == [64, 128]
     assert grid.learning_rate == [0.02, 0.002, 0.0002]
     assert grid.l2 == [0.1, 0.01]

@@ -3,14 +3,8 @@ import numpy as np
 import pytest
 
 from charlstm.config import ModelConfig
-from charlstm.model.build import (
-    OneHot,
-    build_model,
-    compile_model,
-    learning_rate_schedule,
-    recurrent_layers,
-    reset_states,
-)
+from charlstm.model.build import OneHot, build_model, recurrent_layers, reset_states
+from charlstm.training.schedule import compile_model, learning_rate_schedule
 
 
 def config(**kw):
@@ -32,7 +26,8 @@ def test_output_is_a_distribution_per_step(cell, encoding, fast_path):
     probs = np.asarray(model(ids))
     assert probs.shape == (3, 5, 10)
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
-    # Keras's layers, or with the fast path charlstm.model.fast_rnn's subclasses of them.
+    # Keras's layers, or with the fast path charlstm.model.fast_rnn's subclasses
+    # of them.
     name = {"lstm": "lstm", "gru": "gru", "simple_rnn": "simplernn"}[cell]
     name = f"fast{name}" if fast_path else name
     assert [type(layer).__name__.lower() for layer in recurrent_layers(model)] == [

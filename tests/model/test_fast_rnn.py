@@ -176,7 +176,7 @@ def test_fast_path_must_be_a_bool_and_is_on_by_default():
     "flag, expected", [("--fast-path", True), ("--no-fast-path", False), (None, True)]
 )
 def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path, flag, expected):
-    from charlstm.cli.main import main
+    from charlstm.cli import main
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(make_text(3000))
@@ -192,7 +192,7 @@ def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path, flag, expected):
 
 
 def test_cli_fast_path_is_an_lstm_backend_option(tmp_path, capsys):
-    from charlstm.cli.main import main
+    from charlstm.cli import main
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(make_text(3000))

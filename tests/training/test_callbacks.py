@@ -4,13 +4,9 @@ import pytest
 
 import charlstm
 from charlstm.model.build import state_variables
-from charlstm.training.callbacks import (
-    CosineLearningRate,
-    DecayToZero,
-    SampleText,
-    read_history,
-    write_history,
-)
+from charlstm.training.callbacks import SampleText
+from charlstm.training.run_dir import read_history, write_history
+from charlstm.training.schedule import CosineLearningRate, DecayToZero
 from tests.helpers import tiny_config
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 import charlstm
-from charlstm.cli.main import main
+from charlstm.cli import main
 from tests.helpers import make_text, tiny_config
 
 TINY = ["--units", "8", "--num-layers", "1", "--embedding-dim", "4"]

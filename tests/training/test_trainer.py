@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.training.callbacks import HISTORY_COLUMNS
+from charlstm.training.run_dir import HISTORY_COLUMNS
 from tests.helpers import make_text, tiny_config
 
 

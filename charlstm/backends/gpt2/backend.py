@@ -242,3 +242,39 @@ def evaluate_text(generator, text: str) -> dict:
     from charlstm.backends.gpt2.evaluation import evaluate_gpt2
 
     return evaluate_gpt2(generator, text)
+
+
+# What a keras-hub preset directory fixes in a GPT-2 run.
+PRESET_FIXED = ("num_layers", "num_heads", "hidden_dim", "vocabulary_size")
+
+
+def base_config(preset: str | None, given: dict) -> GPT2RunConfig:
+    """The config a new GPT-2 run starts from: the defaults, or fine-tuning a
+    keras-hub preset directory (whose size and vocabulary it keeps)."""
+    if not preset:
+        return GPT2RunConfig()
+    fixed = [name for name in PRESET_FIXED if name in given]
+    if fixed:
+        raise InputError(
+            f"--{fixed[0].replace('_', '-')} cannot be used with --preset: the "
+            "preset fixes the model's size and vocabulary"
+        )
+    # The default window, or the preset's positions if fewer.
+    positions = check_preset(preset)["max_sequence_length"]
+    window = min(GPT2Config.sequence_length, positions)
+    return GPT2RunConfig(model=GPT2Config(preset=str(preset), sequence_length=window))
+
+
+def train_run(corpus, run_dir, *, config, resume=False, **kwargs):
+    """`train_gpt2` (the command line's `train`): on resume, only `config`'s
+    training section is used."""
+    from charlstm.backends.gpt2.training import train_gpt2
+
+    return train_gpt2(
+        corpus,
+        run_dir,
+        config=None if resume else config,
+        training=config.training,
+        resume=resume,
+        **kwargs,
+    )

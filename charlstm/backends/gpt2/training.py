@@ -48,10 +48,8 @@ from charlstm.training.callbacks import (
     ProgressBar,
     RecordHistory,
     TimeBudget,
-    read_history,
-    write_history,
 )
-from charlstm.training.run_dir import check_new_run, check_resumable
+from charlstm.training.run_dir import create_run, open_run, write_history
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
 
@@ -196,6 +194,15 @@ class GPT2TrainResult:
     stats: TextStats = field(default_factory=TextStats)  # what reading found
     validation_characters: int = 0  # characters scored by val_bits_per_char
     stopped_on_budget: bool = False  # whether the time budget ended training
+    budget_batches: int = 0  # batches trained under the time budget, if any
+
+    def describe_corpus(self) -> str:
+        """One line on what training read: files, characters, the BPE."""
+        return (
+            f"corpus: {self.stats.files} file(s), {self.stats.characters:,} "
+            f"characters, BPE vocabulary {self.tokenizer.get_vocab_size()}, "
+            f"{self.config.model.characters_per_token:.2f} characters per token"
+        )
 
     def generator(self):
         """A `GPT2Generator` with the weights of the last epoch."""
@@ -280,15 +287,12 @@ def train_gpt2(
     budget = TimeBudget(time_budget) if time_budget is not None else None
     files = GPT2RunFiles(run_dir) if run_dir is not None else None
     run = _run_config(config, data, training)
+    history = open_run(files, resume, force)
     if resume:
-        if files is None:
-            raise InputError("`resume` needs a `run_dir` to resume from.")
-        check_resumable(files)
         saved = GPT2RunConfig.load(files.config)
         if training is None and isinstance(config, GPT2RunConfig):
             training = config.training
         run = dataclasses.replace(saved, training=training or saved.training)
-        history = read_history(files.history)
         sources = corpus if corpus is not None else (run.data.sources or None)
         body, stats = _read(sources, text, run.data)
         split = split_streams(body, run.data)
@@ -297,9 +301,6 @@ def train_gpt2(
             keras.utils.set_random_seed(run.training.random_seed)
         model = load_model_file(files.last, compile=True)
     else:
-        history = []
-        if files is not None:
-            check_new_run(files, force)
         body, stats = _read(corpus, text, run.data)
         split = split_streams(body, run.data)
         if run.training.random_seed is not None:
@@ -335,11 +336,12 @@ def train_gpt2(
         )
         run = dataclasses.replace(run, model=measured)
         compile_gpt2(model, run.model)
-        if files is not None:
-            files.root.mkdir(parents=True, exist_ok=True)
-            files.clear()
+
+        def write(files):
             save_tokenizer(tokenizer, files.tokenizer)
             run.save(files.config)
+
+        create_run(files, write)
     return _fit(
         model,
         tokenizer,
@@ -417,6 +419,7 @@ def _fit(
         stats=stats,
         validation_characters=validation_characters,
         stopped_on_budget=bool(budget and budget.stopped),
+        budget_batches=budget.batches if budget else 0,
     )
 
 

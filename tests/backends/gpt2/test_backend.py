@@ -26,7 +26,9 @@ from charlstm.backends.gpt2.training import split_streams, token_windows
 from charlstm.config import TrainingConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.vocabulary import Vocabulary
-from charlstm.training.callbacks import HISTORY_COLUMNS
+from charlstm.infer.generator import Generator
+from charlstm.infer.sampling import Sampling
+from charlstm.training.run_dir import HISTORY_COLUMNS
 from tests.gpt2_helpers import make_code, tiny_data_config, tiny_gpt2_config
 
 pytestmark = pytest.mark.slow
@@ -197,6 +199,16 @@ def test_evaluate_matches_the_model_by_hand(generator, code):
 def test_charlstm_load_detects_the_backend(trained):
     generator = charlstm.load(trained.run_dir)
     assert isinstance(generator, GPT2Generator)
+    assert isinstance(generator, Generator)  # the interface every backend has
+    sampling = Sampling(temperature=0.7, random_seed=4, stop="\n\n")
+    texts = generator.generate(["def ", "class "], 30, sampling, num_samples=2)
+    assert [len(pair) for pair in texts] == [2, 2]
+    assert all("\n\n" not in text for pair in texts for text in pair)
+    assert generator.generate("def ", 30, sampling) == generator.generate(
+        "def ", 30, temperature=0.7, random_seed=4, stop="\n\n"
+    )
+    streamed = "".join(generator.stream("def ", 30, sampling))
+    assert len(streamed) <= 30 and "\n\n" not in streamed
     with pytest.raises(ValueError, match="numpy engine runs LSTM runs only"):
         charlstm.load(trained.run_dir, engine="numpy")
     with pytest.raises(ValueError, match="LSTM runs only"):
@@ -289,7 +301,7 @@ def test_seeds_are_token_healed(generator):
         assert decode(generator.tokenizer, history).startswith(seed)
     # Greedy, the first token is the model's most likely among those starting
     # with the removed "\n" (the merged "\n  " and "\n   " included).
-    generator.sampler.configure(0, None, None, 0)
+    generator.sampler.configure(Sampling(temperature=0, random_seed=0))
     _, (first, *_), _ = generator._heal(seeds, rows)
     context, removed = generator.healer.split(rows[0], seeds[0])
     inputs = {"token_ids": context[None], "padding_mask": np.ones((1, len(context)))}

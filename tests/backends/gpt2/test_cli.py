@@ -5,8 +5,8 @@ import json
 import pytest
 
 from charlstm.backends.gpt2.config import GPT2RunConfig
-from charlstm.cli.main import main
-from charlstm.training.callbacks import read_history
+from charlstm.cli import main
+from charlstm.training.run_dir import read_history
 from tests.gpt2_helpers import make_code
 
 pytestmark = pytest.mark.slow
@@ -124,7 +124,10 @@ def test_fine_tune_a_preset_directory(run, corpus, tmp_path, capsys):
     [
         (["--backend", "gpt2", "--cell", "gru"], "--cell is an LSTM option"),
         (["--backend", "gpt2", "--units", "8"], "--units is an LSTM option"),
-        (["--num-heads", "2"], "--num-heads is a GPT-2 option: add --backend gpt2"),
+        (
+            ["--num-heads", "2"],
+            "--num-heads is a GPT-2 option; an LSTM run does not take it",
+        ),
         (
             ["--backend", "gpt2", "--preset", "{missing}"],
             "preset directory does not exist",

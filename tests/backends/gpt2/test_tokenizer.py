@@ -7,11 +7,8 @@ import sys
 
 import pytest
 
-from charlstm.backends.gpt2.config import (
-    GPT2Config,
-    GPT2RunConfig,
-    run_backend,
-)
+from charlstm.backends import run_backend
+from charlstm.backends.gpt2.config import GPT2Config, GPT2RunConfig
 from charlstm.backends.gpt2.tokenizer import (
     decode,
     encode,
@@ -87,6 +84,10 @@ def test_configs_round_trip_with_the_backend_marker(tmp_path):
     assert run_backend(tmp_path) == "lstm"
     with pytest.raises(ValueError, match="an LSTM run, not a GPT-2 run"):
         GPT2RunConfig.load(tmp_path / "config.json")
+    # A backend this version does not have is one line that says so.
+    (tmp_path / "config.json").write_text('{"backend": "mamba"}')
+    with pytest.raises(ValueError, match="names backend 'mamba'"):
+        run_backend(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,7 @@ def test_missing_extra_raises_an_import_error_naming_it(monkeypatch):
 
 def test_import_charlstm_does_not_import_keras_hub():
     code = (
-        "import sys, charlstm, charlstm.infer.load, charlstm.cli.main; "
+        "import sys, charlstm, charlstm.infer.load, charlstm.cli.app; "
         "assert 'keras_hub' not in sys.modules and 'tokenizers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -1,0 +1,127 @@
+"""The optimizer and the learning-rate schedule, in one place.
+
+- "exponential": the rate is multiplied by `lr_decay` after every epoch (a Keras
+  `ExponentialDecay` in the optimizer; constant at `lr_decay=1`).
+- "cosine" and "linear": `warmup_steps` batches of linear warm-up, then down to
+  zero at the end of the run, which is the last epoch or the end of the time
+  budget, whichever comes first (`DecayToZero`, a callback, because that end is
+  only known once training runs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from charlstm.config import AUTO_WARMUP_STEPS, ModelConfig
+from charlstm.utils.checks import InputError
+
+
+def warmup_batches(config: ModelConfig, total_steps: int) -> int:
+    """The warm-up a run of `total_steps` batches gets from this config."""
+    if config.warmup_steps is not None:
+        return config.warmup_steps
+    if config.lr_schedule == "exponential":
+        return 0
+    return min(AUTO_WARMUP_STEPS, total_steps // 10)
+
+
+_OPTIMIZERS = {
+    "rmsprop": keras.optimizers.RMSprop,
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+}
+
+
+def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
+    """The learning rate the optimizer is built with.
+
+    "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine" and
+    "linear": a plain float, which `charlstm.training.schedule.DecayToZero` sets
+    every batch
+    (its horizon, the end of the run, is only known when training starts).
+    """
+    if config.lr_schedule != "exponential" or config.lr_decay == 1.0:
+        return config.learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate,
+        decay_steps=max(1, steps_per_epoch),
+        decay_rate=config.lr_decay,
+        staircase=True,
+    )
+
+
+def compile_model(
+    model: keras.Model, config: ModelConfig, steps_per_epoch: int
+) -> keras.Model:
+    """Compiles with the config's optimizer (with clipnorm) and sparse cross-entropy.
+
+    `weight_decay` is Keras's decoupled weight decay; AdamW's own default (0.004)
+    is not used, so "adamw" with `weight_decay=0` is Adam.
+    """
+    # None skips Keras's decay step entirely; AdamW insists on a float.
+    decay = config.weight_decay or (0.0 if config.optimizer == "adamw" else None)
+    optimizer = _OPTIMIZERS[config.optimizer](
+        learning_rate=learning_rate_schedule(config, steps_per_epoch),
+        clipnorm=config.clipnorm,
+        weight_decay=decay,
+    )
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+class DecayToZero(keras.callbacks.Callback):
+    """Sets the learning rate before every batch: linear warm-up, then down to 0.
+
+    The way down is a cosine (`shape="cosine"`) or a straight line
+    (`shape="linear"`).
+
+    Progress is the larger of the share of batches done (`optimizer.iterations`
+    over `total_steps`) and the share of the time budget spent, so the rate
+    reaches zero at whichever end comes first. A resumed run continues from its
+    restored `optimizer.iterations`; a new time budget is counted afresh.
+
+    Args:
+        peak: float. The learning rate at the end of the warm-up.
+        total_steps: int. Batches in the whole run (epochs x batches per epoch).
+        warmup_steps: int. Batches of linear warm-up from peak / warmup_steps.
+        budget: TimeBudget or None. The run's time budget, if any.
+        shape: "cosine" or "linear".
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0, budget=None, shape="cosine"):
+        super().__init__()
+        if shape not in ("cosine", "linear"):
+            raise InputError(
+                f"`shape` must be 'cosine' or 'linear'. Received: shape={shape!r}"
+            )
+        self.shape = shape
+        self.peak = float(peak)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = int(warmup_steps)
+        self.budget = budget
+
+    def rate(self, step: int, time_fraction: float = 0.0) -> float:
+        """The learning rate for (0-based) batch `step` of the run."""
+        if step < self.warmup_steps:
+            return self.peak * (step + 1) / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, max((step - self.warmup_steps) / span, time_fraction))
+        if self.shape == "linear":
+            return self.peak * (1.0 - progress)
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def on_train_begin(self, logs=None):
+        # Counted here rather than read back every batch, which would sync.
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        used = self.budget.fraction_used() if self.budget is not None else 0.0
+        self.model.optimizer.learning_rate = self.rate(self._step, used)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+
+
+CosineLearningRate = DecayToZero  # its name before "linear" was added
