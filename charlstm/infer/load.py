@@ -93,4 +93,6 @@ def _keras_weights(path) -> list:
 
     import keras
 
+    import charlstm.model.build  # noqa: F401  registers charlstm's layers
+
     return keras.saving.load_model(Path(path), compile=False).get_weights()

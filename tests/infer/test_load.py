@@ -138,3 +138,22 @@ def test_numpy_path_never_imports_tensorflow(trained_run):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["TextGenerator", "[]"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "keras"])
+def test_a_fresh_interpreter_loads_model_keras(run_copy, engine):
+    """Reading model.keras (Keras engine, or exporting a missing engine.npz)
+    registers charlstm's layers first, as a new process must."""
+    (run_copy / "engine.npz").unlink()
+    code = (
+        "import charlstm\n"
+        f"g = charlstm.load({str(run_copy)!r}, engine={engine!r})\n"
+        "print(g.engine_name, g.generate('head ', 5, temperature=0))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    expected = charlstm.load(run_copy).generate("head ", 5, temperature=0)
+    name = "numpy" if engine == "auto" else "keras"
+    assert result.stdout == f"{name} {expected}\n"
