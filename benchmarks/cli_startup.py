@@ -50,11 +50,25 @@ def make_run(run_dir: Path) -> None:
 
 def timed(command: list[str], env: dict) -> float:
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    # From the filesystem root, so that `-c` finds charlstm on PYTHONPATH only.
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=os.path.abspath(os.sep)
+    )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
     return seconds
+
+
+def which_charlstm(env: dict) -> str:
+    code = "import charlstm; print(charlstm.__file__)"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.abspath(os.sep),
+    ).stdout.strip()
 
 
 def main() -> int:
@@ -99,6 +113,9 @@ def main() -> int:
                     before,
                 )
             )
+        log(f"this charlstm: {which_charlstm(env)}")
+        if args.before:
+            log(f"before: {which_charlstm(before)}")
         medians = []
         for name, command, command_env in rows:
             times = []

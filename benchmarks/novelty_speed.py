@@ -14,7 +14,7 @@ It checks that both give the same shares on the windows the naive scan saw, and
 prints a Markdown table with each time and its ratio to the naive scan, all
 measured in this run.
 
-Run by hand, alone on the machine (the issue's size: 100 MB):
+Run by hand, alone on the machine (the target size: a 100 MB corpus):
 
     python benchmarks/novelty_speed.py --corpus-chars 100000000 --texts 1000
 

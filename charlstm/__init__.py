@@ -45,7 +45,7 @@ _EXPORTS = {
     "record_generation": "charlstm.interpret.activations",
     "text_features": "charlstm.interpret.features",
     "rank_neurons": "charlstm.interpret.neurons",
-    "SweepGrid": "charlstm.eval.sweep",
+    "SweepGrid": "charlstm.eval.grid",
     "run_sweep": "charlstm.eval.sweep",
     "plot_history": "charlstm.interpret.plots",
     "plot_temperature": "charlstm.interpret.plots",

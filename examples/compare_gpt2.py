@@ -63,7 +63,7 @@ def codegen_figures(generator, examples, text, max_length):
     ).summary
     return {
         "syntax_valid_rate": summary["syntax_valid_rate"],
-        "bleu_seed000": summary["bleu_seed000"],
+        "bleu_perez2021": summary["bleu_perez2021"],
         "bleu_tokens": summary["bleu_tokens"],
     }
 

@@ -1,4 +1,4 @@
-"""`charlstm codegen`: seed 000's code-generation task from the command line.
+"""`charlstm codegen`: Perez et al.'s code-generation task from the command line.
 
 Completes the documented functions of Python sources with a trained run, writes
 one JSON record per function to `--out` and prints a JSON summary on stdout
@@ -26,11 +26,12 @@ from charlstm.utils.checks import InputError
 def add_parser(commands):
     c = commands.add_parser(
         "codegen",
-        help="complete documented functions (seed 000's task): BLEU, syntax, novelty",
+        help="complete documented functions (Perez et al.'s task): BLEU, syntax, "
+        "novelty",
         description="Prompt the model with the decorators, signature and docstring "
         "of every documented function in SOURCE, generate the body until a line "
         "is dedented to the function's level (or --max-length), and score it: "
-        "seed 000's character BLEU, token BLEU, syntax validity, and the share of "
+        "Perez et al.'s character BLEU, token BLEU, syntax validity, and the share of "
         "20- and 50-character windows copied from the training corpus. Writes one "
         "JSON record per function to --out and prints a JSON summary.",
     )

@@ -27,6 +27,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_corpus_argument(parser) -> None:
+    """CORPUS ...: files or directories; none is the embedded default corpus."""
+    parser.add_argument(
+        "corpus", nargs="*", help="text files or directories (default: embedded corpus)"
+    )
+
+
 def add_run_arguments(parser, engine: bool = True) -> None:
     """RUN_DIR, `--checkpoint` and (for commands that run a model) `--engine`."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a trained run directory")

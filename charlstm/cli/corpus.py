@@ -1,4 +1,4 @@
-"""`charlstm corpus python|catalog`: build seed 002's corpora (no TensorFlow).
+"""`charlstm corpus python|catalog`: build Frank's (2022) corpora (no TensorFlow).
 
 Options left out keep the defaults of the library's config dataclasses
 (`charlstm.datasets`).

@@ -16,8 +16,8 @@ def add_parser(commands):
         help="plot a run's loss, perplexity and bits/char per epoch (PNG)",
         description="Write loss.png, perplexity.png and bits_per_char.png (training "
         "and validation per epoch, from RUN_DIR/history.csv) and temperature.png "
-        "(seed 002 figure 3: a distribution reweighted at several temperatures) "
-        "into --out. Needs matplotlib: pip install 'charlstm[viz]'.",
+        "(figure 3 of Frank (2022): a distribution reweighted at several "
+        "temperatures) into --out. Needs matplotlib: pip install 'charlstm[viz]'.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory or history.csv")
     p.add_argument("--out", metavar="DIR", required=True, help="where the PNGs go")

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from charlstm.cli.common import add_json_option, note
+from charlstm.cli.common import add_corpus_argument, add_json_option, note
 from charlstm.infer.sampling import Sampling
 from charlstm.utils.checks import InputError
 
@@ -17,7 +17,7 @@ UNLIMITED_EPOCHS = 1_000_000
 
 def add_parser(commands):
     from charlstm.cli.options import add_config_options
-    from charlstm.eval.sweep import GRID_FLAGS
+    from charlstm.eval.grid import GRID_FLAGS
 
     s = commands.add_parser(
         "sweep",
@@ -28,9 +28,7 @@ def add_parser(commands):
         "BLEU on --prompts-train and --prompts-eval functions if given). Every "
         "other model, data and training flag sets the base config of all points.",
     )
-    s.add_argument(
-        "corpus", nargs="*", help="text files or directories (default: embedded corpus)"
-    )
+    add_corpus_argument(s)
     run = s.add_argument_group("the sweep")
     run.add_argument("--out", metavar="DIR", required=True, help="sweep directory")
     run.add_argument(
@@ -113,7 +111,8 @@ def run(args) -> int:
     from charlstm.cli.options import given_options
     from charlstm.config import make_config
     from charlstm.eval import sweep
-    from charlstm.eval.sweep import GRID_FLAGS, SweepGrid
+    from charlstm.eval.grid import GRID_FLAGS, SweepGrid
+    from charlstm.eval.sweep_results import markdown_table
 
     if args.time_budget is not None and not (
         args.time_budget > 0 and math.isfinite(args.time_budget)
@@ -179,5 +178,5 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(rows))
     else:
-        sys.stdout.write(sweep.markdown_table(rows))
+        sys.stdout.write(markdown_table(rows))
     return 0

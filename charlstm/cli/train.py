@@ -11,7 +11,12 @@ import dataclasses
 import json
 import math
 
-from charlstm.cli.common import UsageError, add_json_option, note
+from charlstm.cli.common import (
+    UsageError,
+    add_corpus_argument,
+    add_json_option,
+    note,
+)
 
 # With --time-budget and no --epochs, train until the budget runs out.
 UNLIMITED_EPOCHS = 1_000_000
@@ -28,9 +33,7 @@ def add_parser(commands):
         "GPT-2 for comparison). With no CORPUS, trains on the embedded default "
         "corpus: this Python's own standard-library source.",
     )
-    t.add_argument(
-        "corpus", nargs="*", help="text files or directories (default: embedded corpus)"
-    )
+    add_corpus_argument(t)
     run = t.add_argument_group("the run")
     run.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")

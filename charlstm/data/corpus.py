@@ -1,9 +1,10 @@
 """Reading and cleaning text corpora.
 
-Cleaning follows seed 002: accented letters become their base letter, every other
-non-ASCII character is dropped, and the text is optionally lowercased. The result
-is pure ASCII, so a cleaned corpus is held as bytes (one byte per character) and
-turned into integer ids without a Python-level loop.
+Cleaning follows Frank, "Generating Python with Character Level LSTMs" (2022):
+accented letters become their base letter, every other non-ASCII character is
+dropped, and the text is optionally lowercased. The result is pure ASCII, so a
+cleaned corpus is held as bytes (one byte per character) and turned into integer
+ids without a Python-level loop.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class TextStats:
 
 
 def clean_text(text: str, lowercase: bool = False) -> str:
-    """Clean text as seed 002 does: accents to base letters, other non-ASCII dropped.
+    """Clean text as Frank (2022) did: accents to base letters, other non-ASCII dropped.
 
     Args:
         text: str. The raw text.

@@ -1,4 +1,4 @@
-"""Corpus builders: seed 002's Python repositories and its scraped course catalog.
+"""Corpus builders: Frank's (2022) Python repositories and scraped course catalog.
 
     from charlstm.datasets import build_catalog_corpus, build_python_corpus
 

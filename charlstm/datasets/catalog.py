@@ -1,9 +1,10 @@
 """A corpus of course descriptions scraped from a university bulletin.
 
-Seed 002's second corpus: an index page links one page per four-letter subject
-code; each subject page holds course blocks, a title element and a description
-element (classes `courseblocktitle` and `courseblockdesc`). The corpus is every
-course as its title line, its description lines and a blank line:
+The second corpus of Frank (2022): an index page links one page per four-letter
+subject code; each subject page holds course blocks, a title element and a
+description element (classes `courseblocktitle` and `courseblockdesc`). The
+corpus is every course as its title line, its description lines and a blank
+line:
 
     ECSE 132.  Introduction to Engineering.  3 Units.
     An introduction to ...
@@ -33,7 +34,7 @@ from charlstm.datasets.output import check_output, corpus_writer
 from charlstm.datasets.progress import Progress
 from charlstm.utils.checks import InputError
 
-# Seed 002's subject pages: course-descriptions/ and a four-letter subject code.
+# Frank's (2022) subject pages: course-descriptions/ and a four-letter subject code.
 DEFAULT_LINK_PATTERN = r"course-descriptions/[A-Za-z]{4}/"
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
@@ -118,8 +119,8 @@ def build_catalog_corpus(
 
     The index's links matching `link_pattern` are de-duplicated and fetched in the
     index's order; each page's (title, description) pairs are written as
-    `title\\ndescription\\n\\n`, cleaned as seed 002 does. Pages that fail after the
-    retries are listed in `stats.failures` and the rest is written; running again
+    `title\\ndescription\\n\\n`, cleaned as Frank (2022) did. Pages that fail after
+    the retries are listed in `stats.failures` and the rest is written; running again
     fetches only what is not in the cache yet.
 
     Args:

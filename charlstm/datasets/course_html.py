@@ -103,7 +103,7 @@ class _BlockParser(HTMLParser):
 def _lines(parts: list[str]) -> list[str]:
     """Markup line breaks kept, source whitespace collapsed, non-breaking spaces kept.
 
-    `ECSE 132.&#160; Title` keeps its two spaces, as in seed 002's file.
+    `ECSE 132.&#160; Title` keeps its two spaces, as in Frank's (2022) file.
     """
     text = _SPACE.sub(" ", "".join(parts))
     lines = (line.replace("\xa0", " ").strip() for line in text.split(_BREAK))

@@ -1,9 +1,10 @@
 """A corpus of Python source: files from directories, git work trees and archives.
 
-Seed 002 trained on the `.py` files of four repositories concatenated into one
-text file. `build_python_corpus` does that reproducibly: sources in the order
-given, files sorted by path inside each, a separator line naming every file, seed
-002's cleaning, and binary, generated, huge and duplicate files left out.
+Frank, "Generating Python with Character Level LSTMs" (2022), trained on the
+`.py` files of four repositories concatenated into one text file.
+`build_python_corpus` does that reproducibly: sources in the order given, files
+sorted by path inside each, a separator line naming every file, Frank's cleaning,
+and binary, generated, huge and duplicate files left out.
 """
 
 from __future__ import annotations

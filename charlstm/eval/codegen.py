@@ -1,5 +1,6 @@
-"""Seed 000's code-generation task: complete a function from its signature and
-docstring, then score the body.
+"""The code-generation task of Perez, Ottens and Viswanathan, "Automatic Code
+Generation using Pre-Trained Language Models" (2021): complete a function from
+its signature and docstring, then score the body.
 
 `extract_functions` (`charlstm.eval.functions`, re-exported here) finds the documented
 functions of Python sources with `ast`. `generate_body` prompts a generator with
@@ -36,7 +37,7 @@ from charlstm.eval.functions import (  # noqa: F401 (re-exported)
 )
 from charlstm.eval.metrics import (
     SMOOTHING,
-    bleu_seed000,
+    bleu_perez2021,
     bleu_tokens,
     python_tokens,
     syntax_valid,
@@ -44,9 +45,10 @@ from charlstm.eval.metrics import (
 from charlstm.infer.sampling import Sampling
 from charlstm.utils.checks import InputError, check_count
 
-# Characters that may start a dedented line when the generator has no vocabulary.
 # Per-record fields that `read_results` requires.
 RECORD_FIELDS = ("prompt", "reference_body", "generated_body", "indent")
+# Record keys renamed since earlier releases: old name -> new name.
+OLD_KEYS = {"bleu_seed000": "bleu_perez2021"}
 
 
 def _width(indent: str) -> int:
@@ -216,7 +218,7 @@ def run_codegen(
     Returns:
         CodegenResult. `records`: one dict per example (`path`, `qualified_name`,
         `lineno`, `indent`, `prompt`, `reference_body`, `generated_body`,
-        `ended_at_dedent`, `unknown_characters`, `bleu_seed000`,
+        `ended_at_dedent`, `unknown_characters`, `bleu_perez2021`,
         `bleu_tokens_sentence`, `syntax_valid`, and `copied_n`, `windows_n` per
         novelty size). `summary`: `summarize(records)` and `parameters`.
 
@@ -272,7 +274,7 @@ def _record(example: FunctionExample, made: GeneratedBody, index, sizes) -> dict
         "generated_body": body,
         "ended_at_dedent": made.ended_at_dedent,
         "unknown_characters": made.unknown_characters,
-        "bleu_seed000": bleu_seed000(example.source, body),
+        "bleu_perez2021": bleu_perez2021(example.source, body),
         "bleu_tokens_sentence": float(
             sentence_bleu(
                 [python_tokens(example.body)],
@@ -303,13 +305,13 @@ def summarize(
             the first record has a `copied_n` for).
 
     Returns:
-        dict: `count`; `bleu_seed000` (mean of the records' seed-000 BLEU);
-        `bleu_tokens` (corpus BLEU on Python tokens against the true bodies,
-        not a mean of the records' sentence BLEU) and `bleu_tokens_smoothing`;
-        `syntax_valid_rate`; `ended_at_dedent_rate`; `unknown_characters`
-        (total); per novelty size n, `copied_n` (share of all generated
-        n-character windows found verbatim in the training text, None without
-        one) and `windows_n`.
+        dict: `count`; `bleu_perez2021` (mean of the records' BLEU as Perez
+        et al. scored it); `bleu_tokens` (corpus BLEU on Python tokens against
+        the true bodies, not a mean of the records' sentence BLEU) and
+        `bleu_tokens_smoothing`; `syntax_valid_rate`; `ended_at_dedent_rate`;
+        `unknown_characters` (total); per novelty size n, `copied_n` (share of
+        all generated n-character windows found verbatim in the training text,
+        None without one) and `windows_n`.
     """
     records = list(records)
     if not records:
@@ -324,10 +326,12 @@ def summarize(
     hypotheses = [python_tokens(r["generated_body"]) for r in records]
     summary = {
         "count": len(records),
-        "bleu_seed000": float(
+        "bleu_perez2021": float(
             np.mean(
                 [
-                    bleu_seed000(r["prompt"] + r["reference_body"], r["generated_body"])
+                    bleu_perez2021(
+                        r["prompt"] + r["reference_body"], r["generated_body"]
+                    )
                     for r in records
                 ]
             )
@@ -364,8 +368,20 @@ def results_jsonl(records: Iterable[dict]) -> str:
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
+def _with_new_keys(record: dict) -> dict:
+    """The record with its `OLD_KEYS` renamed (in place in the key order); an old
+    key whose new name is also there is left as it is."""
+    return {
+        (OLD_KEYS[k] if k in OLD_KEYS and OLD_KEYS[k] not in record else k): v
+        for k, v in record.items()
+    }
+
+
 def read_results(path: str | os.PathLike) -> list[dict]:
     """Reads a results.jsonl written by `charlstm codegen`.
+
+    Keys renamed since (`bleu_seed000`, now `bleu_perez2021`) are read under
+    their new names.
 
     Raises:
         ValueError: the file is empty, a line is not a JSON object, or a record
@@ -392,7 +408,7 @@ def read_results(path: str | os.PathLike) -> list[dict]:
                     f"results file {str(path)!r}, line {number}: not a codegen "
                     f"record (missing {', '.join(missing)})"
                 )
-            records.append(record)
+            records.append(_with_new_keys(record))
     if not records:
         raise InputError(f"results file is empty: {str(path)!r} holds no record.")
     return records

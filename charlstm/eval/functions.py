@@ -1,9 +1,11 @@
 """The documented functions of Python sources, split into prompt and body.
 
-Seed 000's code-generation task prompts a model with a function's signature and
-docstring and asks for the body; `extract_functions` finds such functions with
-`ast` and cuts each into the prompt (decorators, signature, docstring: whole
-lines as in the file) and the body (the lines after it).
+The code-generation task of Perez, Ottens and Viswanathan, "Automatic Code
+Generation using Pre-Trained Language Models" (2021), prompts a model with a
+function's signature and docstring and asks for the body; `extract_functions`
+finds such functions with `ast` and cuts each into the prompt (decorators,
+signature, docstring: whole lines as in the file) and the body (the lines after
+it).
 """
 
 from __future__ import annotations

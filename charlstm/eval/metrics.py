@@ -1,10 +1,12 @@
 """Scores of generated code: two BLEU protocols, Python tokens and syntax validity.
 
-- `bleu_seed000` reproduces seed 000's figure (0.22 for GPT-2, 0.093 for the
-  char-RNN): nltk's `sentence_bleu([reference], hypothesis)` on raw strings, so
-  the n-grams are character 1- to 4-grams, without smoothing. Seed 000 compared
-  the whole original function (its prompt included) with the generated
-  continuation only, and averaged over examples; `charlstm.eval.codegen` does the same.
+- `bleu_perez2021` reproduces the figures of Perez, Ottens and Viswanathan,
+  "Automatic Code Generation using Pre-Trained Language Models" (2021): 0.22 for
+  GPT-2, 0.093 for the char-RNN. It is nltk's `sentence_bleu([reference],
+  hypothesis)` on raw strings, so the n-grams are character 1- to 4-grams,
+  without smoothing. Perez et al. compared the whole original function (its
+  prompt included) with the generated continuation only, and averaged over
+  examples; `charlstm.eval.codegen` does the same.
 - `bleu_tokens` is the sound figure: corpus BLEU (n-gram counts summed over all
   examples before the precisions are taken) on Python `tokenize` tokens, the
   reference being the true body, smoothed with nltk's `method1` (an epsilon of
@@ -39,8 +41,8 @@ _SKIPPED_TOKENS = {
 _FALLBACK = re.compile(r"\w+|[^\w\s]")
 
 
-def bleu_seed000(reference: str, hypothesis: str) -> float:
-    """Seed 000's BLEU: nltk `sentence_bleu([reference], hypothesis)` on strings.
+def bleu_perez2021(reference: str, hypothesis: str) -> float:
+    """Perez et al.'s BLEU: nltk `sentence_bleu([reference], hypothesis)` on strings.
 
     Strings are sequences of characters to nltk, so this is BLEU on character
     1- to 4-grams with uniform weights and no smoothing: a hypothesis with no
@@ -48,11 +50,11 @@ def bleu_seed000(reference: str, hypothesis: str) -> float:
     counts are silenced.
 
     Args:
-        reference: str. In seed 000's protocol, the whole original function.
+        reference: str. In Perez et al.'s protocol, the whole original function.
         hypothesis: str. The generated continuation.
 
     Example:
-    >>> round(bleu_seed000("abcde", "abcdx"), 4)  # (4/5 * 3/4 * 2/3 * 1/2) ** 0.25
+    >>> round(bleu_perez2021("abcde", "abcdx"), 4)  # (4/5 * 3/4 * 2/3 * 1/2) ** 0.25
     0.6687
     """
     from nltk.translate.bleu_score import sentence_bleu

@@ -104,7 +104,20 @@ class Generator:
         """Yields the generated text piece by piece as it is produced (the seed is
         not yielded). Arguments as in `generate`, for one seed. Characters that
         might begin a stop string are held back until it is clear they do not;
-        the stop string itself is never yielded."""
+        the stop string itself is never yielded.
+
+        Example:
+        >>> for piece in generator.stream("def ", 80, stop="\\n"):
+        ...     print(piece, end="", flush=True)
+        """
+        sampling = Sampling.of(sampling, **changes)
+        check_count("length", length, 0)
+        if not isinstance(seed, str):
+            raise InputError(f"`seed` must be a string. Received: seed={seed!r}")
+        return self._stream(seed, length, sampling, strict)
+
+    def _stream(self, seed, length, sampling, strict) -> Iterator[str]:
+        """`stream`'s pieces; the seed is checked and encoded before it returns."""
         raise NotImplementedError
 
     def unknown(self, text: str) -> list[str]:
@@ -264,31 +277,12 @@ class TextGenerator(Generator):
                 done[row] = True
             texts[row] = text
 
-    def stream(
-        self,
-        seed: str,
-        length: int,
-        sampling: Sampling | None = None,
-        *,
-        strict: bool = True,
-        **changes,
-    ) -> Iterator[str]:
-        """Yields generated characters one by one as they are produced (in word
-        mode, tokens; characters where a stop string might begin).
+    def _stream(self, seed, length, sampling, strict) -> Iterator[str]:
+        """Characters one by one as they are produced (in word mode, tokens;
+        characters where a stop string might begin)."""
+        return self._pieces(self.encode(seed, strict), length, sampling)
 
-        Arguments as in `generate` for one seed (the seed is not yielded).
-
-        Example:
-        >>> for char in generator.stream("def ", 80, stop="\\n"):
-        ...     print(char, end="", flush=True)
-        """
-        sampling = Sampling.of(sampling, **changes)
-        check_count("length", length, 0)
-        if not isinstance(seed, str):
-            raise InputError(f"`seed` must be a string. Received: seed={seed!r}")
-        return self._stream(self.encode(seed, strict), length, sampling)
-
-    def _stream(self, ids, length, sampling) -> Iterator[str]:
+    def _pieces(self, ids, length, sampling) -> Iterator[str]:
         if not length:
             return
         matcher = StopMatcher(sampling.stop)

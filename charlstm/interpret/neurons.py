@@ -1,6 +1,6 @@
 """Ranking units by how closely their activation follows a feature of the text.
 
-Seed 002 picked its interesting neurons by hand from thousands. Here every unit
+Frank (2022) picked the interesting neurons by hand from thousands. Here every unit
 of every layer (its `h`, and its `c` for an LSTM) is scored against every
 feature of `charlstm.interpret.features` by the absolute Pearson correlation of the two
 over the characters read; the best few per feature are the units to look at.

@@ -1,6 +1,6 @@
-"""Figures as PNG files: a run's loss, perplexity and bits/char per epoch (seed 000
-figures 9-10, seed 002 figures 4-5), and temperature on a distribution (seed 002
-figure 3).
+"""Figures as PNG files: a run's loss, perplexity and bits/char per epoch (figures
+9-10 of Perez et al. (2021), figures 4-5 of Frank (2022)), and temperature on a
+distribution (Frank's figure 3).
 
 matplotlib is optional (`pip install 'charlstm[viz]'`) and imported on first use.
 Figures are drawn with `matplotlib.figure.Figure` and its Agg canvas, not pyplot,
@@ -25,7 +25,7 @@ from charlstm.utils.storage import atomic_path
 
 HISTORY_FIGURES = ("loss.png", "perplexity.png", "bits_per_char.png")
 TEMPERATURE_FIGURE = "temperature.png"
-DEFAULT_DISTRIBUTION = (0.1, 0.2, 0.7)  # seed 002 figure 3's original probabilities
+DEFAULT_DISTRIBUTION = (0.1, 0.2, 0.7)  # Frank (2022), figure 3's originals
 DEFAULT_TEMPERATURES = (0.2, 0.5, 1.0, 2.0)
 
 

@@ -1,4 +1,4 @@
-"""Drawing neuron activations: text coloured by one unit, as in seed 002's figure 8.
+"""Drawing neuron activations: text coloured by one unit, as in Frank (2022), fig. 8.
 
 `render_html` makes a standalone page (inline CSS, no script, no external file):
 one block per neuron, every character coloured from blue (negative) through

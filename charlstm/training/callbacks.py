@@ -10,13 +10,9 @@ from pathlib import Path
 import keras
 
 from charlstm.model.build import reset_states
-from charlstm.training.run_dir import (
-    HISTORY_COLUMNS,
-    plain_scalar,
-    write_history,
-)
+from charlstm.training.run_dir import HISTORY_COLUMNS, write_history
 from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_path
+from charlstm.utils.storage import atomic_path, plain_scalar
 
 
 class ResetStates(keras.callbacks.Callback):

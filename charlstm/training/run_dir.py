@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_write_text
+from charlstm.utils.storage import atomic_write_text, plain_scalar
 
 HISTORY_COLUMNS = (
     "epoch",
@@ -132,6 +132,15 @@ def open_run(files: RunFiles | None, resume: bool, force: bool) -> list[dict]:
     return []
 
 
+def recorded_sources(corpus) -> list[str]:
+    """The corpus paths a run records in its config.json: absolute, so that a
+    resumed run finds them from any directory ([] for the default corpus)."""
+    if corpus is None:
+        return []
+    paths = [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
+    return [str(Path(p).resolve()) for p in paths]
+
+
 def create_run(files: RunFiles | None, write: Callable[[RunFiles], None]) -> None:
     """Lays out a new run: makes the directory, removes an old run's files (only
     reached with `force`), then `write(files)` writes the config and vocabulary."""
@@ -191,13 +200,6 @@ def _parse_row(row: dict) -> dict:
         else:
             parsed[key] = float(value)
     return parsed
-
-
-def plain_scalar(value):
-    """A Python scalar from a numpy or backend scalar."""
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def _fmt(value):

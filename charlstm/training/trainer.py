@@ -24,7 +24,12 @@ from charlstm.training.callbacks import (
     SampleText,
     TimeBudget,
 )
-from charlstm.training.run_dir import RunFiles, create_run, open_run
+from charlstm.training.run_dir import (
+    RunFiles,
+    create_run,
+    open_run,
+    recorded_sources,
+)
 from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
 
 
@@ -135,15 +140,12 @@ def train(
             tokens=config.data.tokens,
             max_tokens=config.data.max_tokens,
         )
-        sources = [] if corpus is None else _as_list(corpus)
         config = dataclasses.replace(
             config,
             model=dataclasses.replace(
                 config.model, vocabulary_size=loaded.vocabulary.size
             ),
-            data=dataclasses.replace(
-                config.data, sources=[str(Path(s).resolve()) for s in sources]
-            ),
+            data=dataclasses.replace(config.data, sources=recorded_sources(corpus)),
             version=__version__,
         )
     return _fit(config, loaded, files, history, resume, budget, callbacks, verbose)
@@ -221,9 +223,3 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
     )
-
-
-def _as_list(corpus) -> list:
-    if isinstance(corpus, (str, os.PathLike)):
-        return [corpus]
-    return list(corpus)

@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the same directory, then a rename."""
+"""Writing files: atomically (a temporary file in the same directory, then a
+rename), with plain Python values."""
 
 from __future__ import annotations
 
@@ -42,3 +43,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
     """Calls `write(tmp_path)` and moves the result over `path` atomically."""
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+def plain_scalar(value):
+    """A Python scalar from a numpy or backend scalar (for JSON and CSV files)."""
+    return value.item() if hasattr(value, "item") else value

@@ -79,7 +79,7 @@ def test_codegen_writes_records_and_prints_the_summary(
         "random_seed": 0,
         "novelty_sizes": [20, 50],
     }
-    for key in ("bleu_seed000", "bleu_tokens", "syntax_valid_rate"):
+    for key in ("bleu_perez2021", "bleu_tokens", "syntax_valid_rate"):
         assert 0 <= summary[key] <= 1
     for record in records:
         assert len(record["generated_body"]) <= 31

@@ -4,7 +4,7 @@ import pytest
 
 from charlstm.cli import main
 from charlstm.config import ModelConfig
-from charlstm.eval.sweep import read_results
+from charlstm.eval.sweep_results import read_results
 from tests.helpers import make_text
 
 TINY = [

@@ -170,11 +170,11 @@ def test_batches_are_views_for_every_integer_dtype():
         np.testing.assert_array_equal(x[0], ids[:10])
 
 
-# The seed-002 worked example ---------------------------------------------------------
+# Frank's (2022) worked example -------------------------------------------------------
 
 
-def test_seed_002_worked_example():
-    # Seed 002: the data [1..12] with batch_size=3 must be laid out so row i of the
+def test_frank2022_worked_example():
+    # Frank (2022): the data [1..12] with batch_size=3 must be laid out so row i of the
     # batches reads stream i in order: [1 2 3 4], [5 6 7 8], [9 10 11 12]; the
     # validation split is the last column [4, 8, 12]. One more element supplies the
     # last target.

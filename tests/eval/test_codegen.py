@@ -15,7 +15,7 @@ from charlstm.eval.codegen import (
     run_codegen,
     summarize,
 )
-from charlstm.eval.metrics import bleu_seed000
+from charlstm.eval.metrics import bleu_perez2021
 from charlstm.infer.generator import Generator
 from charlstm.infer.sampling import Sampling
 
@@ -135,15 +135,15 @@ def test_run_codegen_golden_scores_with_a_scripted_generator():
     )
     assert seen == [(1, 2), (2, 2)]
     first, second = result.records
-    # Seed 000's protocol: the whole function is the reference, the body the
+    # Perez et al.'s protocol: the whole function is the reference, the body the
     # hypothesis. Every n-gram of the true body is in it: only the brevity
     # penalty exp(1 - r / c) is left.
     r, c = len(TOP.source), len(TOP.body)
-    assert first["bleu_seed000"] == pytest.approx(math.exp(1 - r / c), abs=1e-12)
-    assert second["bleu_seed000"] == bleu_seed000(g.source, "    return (x +\n")
+    assert first["bleu_perez2021"] == pytest.approx(math.exp(1 - r / c), abs=1e-12)
+    assert second["bleu_perez2021"] == bleu_perez2021(g.source, "    return (x +\n")
     summary = result.summary
-    assert summary["bleu_seed000"] == pytest.approx(
-        (first["bleu_seed000"] + second["bleu_seed000"]) / 2
+    assert summary["bleu_perez2021"] == pytest.approx(
+        (first["bleu_perez2021"] + second["bleu_perez2021"]) / 2
     )
     assert first["syntax_valid"] and not second["syntax_valid"]
     assert summary["syntax_valid_rate"] == 0.5
@@ -202,6 +202,14 @@ def test_results_file_round_trip_and_bad_files(tmp_path):
         read_results(tmp_path / "junk.jsonl")
     with pytest.raises(ValueError, match="empty"):
         summarize([])
+
+
+def test_results_file_with_the_old_bleu_key_is_read_under_the_new_one(tmp_path):
+    result = run_codegen(StreamGenerator("    return x + 1\n"), [TOP])
+    old = [{k.replace("perez2021", "seed000"): v for k, v in result.records[0].items()}]
+    (tmp_path / "old.jsonl").write_text(results_jsonl(old))
+    assert "bleu_seed000" in old[0] and "bleu_perez2021" not in old[0]
+    assert read_results(tmp_path / "old.jsonl") == result.records
 
 
 def test_on_a_trained_model(trained_run):

@@ -4,27 +4,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charlstm.eval.metrics import bleu_seed000, bleu_tokens, python_tokens, syntax_valid
+from charlstm.eval.metrics import (
+    bleu_perez2021,
+    bleu_tokens,
+    python_tokens,
+    syntax_valid,
+)
 
 
-def test_seed000_bleu_is_character_ngram_bleu_without_smoothing():
+def test_perez2021_bleu_is_character_ngram_bleu_without_smoothing():
     # Hypothesis "abcdx" against "abcde": matching character n-grams
     # 1-grams 4/5 (a b c d), 2-grams 3/4 (ab bc cd), 3-grams 2/3, 4-grams 1/2;
     # equal lengths, so no brevity penalty.
     expected = (4 / 5 * 3 / 4 * 2 / 3 * 1 / 2) ** 0.25
-    assert bleu_seed000("abcde", "abcdx") == pytest.approx(expected, abs=1e-12)
+    assert bleu_perez2021("abcde", "abcdx") == pytest.approx(expected, abs=1e-12)
 
 
-def test_seed000_bleu_brevity_penalty_on_characters():
+def test_perez2021_bleu_brevity_penalty_on_characters():
     # Every n-gram of "abcde" is in "abcdef"; brevity penalty exp(1 - 6/5).
-    assert bleu_seed000("abcdef", "abcde") == pytest.approx(math.exp(-0.2), abs=1e-12)
+    assert bleu_perez2021("abcdef", "abcde") == pytest.approx(math.exp(-0.2), abs=1e-12)
 
 
-def test_seed000_bleu_is_zero_without_a_common_character_4gram():
+def test_perez2021_bleu_is_zero_without_a_common_character_4gram():
     # No smoothing: one empty n-gram order makes the score (nltk's) zero.
-    assert bleu_seed000("abcde", "abxy") < 1e-100
-    assert bleu_seed000("abcde", "") == 0
-    assert bleu_seed000("def f():\n", "def f():\n") == 1.0
+    assert bleu_perez2021("abcde", "abxy") < 1e-100
+    assert bleu_perez2021("abcde", "") == 0
+    assert bleu_perez2021("def f():\n", "def f():\n") == 1.0
 
 
 def test_token_bleu_pools_counts_over_the_corpus():

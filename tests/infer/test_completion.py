@@ -12,8 +12,8 @@ from charlstm.infer.completion import (
     Completion,
     StateCache,
     UnknownCharactersWarning,
-    beam_search,
 )
+from charlstm.infer.endings import beam_search
 from charlstm.infer.engine_weights import EngineWeights, expected_shapes
 from charlstm.infer.generator import TextGenerator
 from charlstm.infer.numpy_engine import NumpyEngine

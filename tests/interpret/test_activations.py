@@ -6,6 +6,7 @@ import pytest
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.engine_weights import EngineWeights, expected_shapes
 from charlstm.infer.generator import TextGenerator
+from charlstm.infer.keras_engine import KerasEngine
 from charlstm.infer.numpy_engine import NumpyEngine
 from charlstm.interpret.activations import (
     Activations,
@@ -19,7 +20,7 @@ from tests.helpers import ALPHABET, make_text, tiny_model_config
 def random_generator(
     cell="lstm", encoding="embedding", seed=0, vocabulary=ALPHABET, **overrides
 ):
-    """A NumpyTextGenerator with random weights over `vocabulary`'s characters."""
+    """A TextGenerator with random weights over `vocabulary`'s characters."""
     vocabulary = Vocabulary(vocabulary)
     config = tiny_model_config(
         cell, encoding, vocabulary_size=vocabulary.size, **overrides
@@ -79,6 +80,23 @@ def test_record_generation_writes_what_generate_writes():
     # The states of the generated part are those of reading the whole text.
     read = record_activations(generator, acts.text)
     np.testing.assert_allclose(acts.hidden, read.hidden, atol=1e-6)
+
+
+def test_recording_runs_on_the_keras_engine_too():
+    """A RecordingEngine wraps any engine: Keras records the same states."""
+    generator = random_generator("lstm", "one_hot", seed=5)
+    on_keras = TextGenerator(
+        KerasEngine(generator.config, generator.weights), generator.vocabulary
+    )
+    text = make_text(60, seed=2)
+    ours, theirs = (
+        record_activations(generator, text),
+        record_activations(on_keras, text),
+    )
+    np.testing.assert_allclose(theirs.hidden, ours.hidden, atol=1e-5)
+    np.testing.assert_allclose(theirs.cell, ours.cell, atol=1e-5)
+    written = record_generation(on_keras, "abc ", 20, temperature=0, random_seed=1)
+    assert written.text == generator.generate("abc ", 20, temperature=0)
 
 
 def test_unknown_characters_are_dropped_and_counted():

@@ -41,7 +41,7 @@ class StateSpy(keras.callbacks.Callback):
             )
         )
 
-    # Seed 002 named its reset hook like this; Keras never calls it.
+    # Frank (2022) named its reset hook like this; Keras never calls it.
     def on_epoch_start(self, epoch, logs=None):  # pragma: no cover - must not run
         raise AssertionError("Keras called on_epoch_start")
 

@@ -1,10 +1,10 @@
 """Sampling text from a GPT-2 with keras-hub's samplers, compiled once.
 
-keras-hub compiles `generate` per sampler and per input shape (keras-hub issue
-779: a recompilation on every call with new settings). `GPT2Generator` traces
-keras-hub's own `generate_step` once, for any batch and any length, with a
-sampler whose temperature, top-k, top-p and random state are variables, so
-every later call reuses the same graph.
+keras-hub compiles `generate` per sampler and per input shape, so every call
+with new settings recompiles it. `GPT2Generator` traces keras-hub's own
+`generate_step` once, for any batch and any length, with a sampler whose
+temperature, top-k, top-p and random state are variables, so every later call
+reuses the same graph.
 
 Lengths count characters, as for the LSTM: tokens are generated in rounds until
 every sample has `length` characters (or hit a stop string), then cut. A round
@@ -29,7 +29,7 @@ from keras import ops
 from charlstm.backends import require_gpt2
 from charlstm.infer.generator import Generator
 from charlstm.infer.sampling import Sampling, StopMatcher
-from charlstm.utils.checks import InputError, check_count
+from charlstm.utils.checks import InputError
 
 require_gpt2()
 
@@ -277,32 +277,13 @@ class GPT2Generator(Generator):
                 return True
         return len(texts[row]) >= length
 
-    def stream(
-        self,
-        seed: str,
-        length: int,
-        sampling: Sampling | None = None,
-        *,
-        strict: bool = True,
-        **changes,
-    ) -> Iterator[str]:
-        """Yields the generated text piece by piece as it is produced.
+    def _stream(self, seed, length, sampling, strict) -> Iterator[str]:
+        """`Generator.stream` on GPT-2: tokens come `STREAM_TOKENS` at a time, and
+        the text joined is `generate`'s with the same arguments up to the random
+        draws; `strict` has no effect."""
+        return self._pieces(seed, self._encode(seed), length, sampling)
 
-        Arguments as in `generate` for one seed (the seed is not yielded). Tokens
-        come `STREAM_TOKENS` at a time; characters that might begin a stop string
-        are held back until it is clear they do not, and the stop string itself is
-        never yielded. The text joined is `generate`'s with the same arguments up
-        to the random draws.
-
-        Example:
-        >>> for piece in generator.stream("def ", 200, stop="\\n\\n"):
-        ...     print(piece, end="", flush=True)
-        """
-        sampling = Sampling.of(sampling, **changes)
-        check_count("length", length, 0)
-        return self._stream(seed, self._encode(seed), length, sampling)
-
-    def _stream(self, seed, history, length, sampling) -> Iterator[str]:
+    def _pieces(self, seed, history, length, sampling) -> Iterator[str]:
         if not length:
             return
         matcher = StopMatcher(sampling.stop)

@@ -32,8 +32,9 @@ from charlstm.backends.gpt2.backend import (
     load_model_file,
     load_preset,
 )
+from charlstm.backends.gpt2.callbacks import GPT2Checkpoint, GPT2Validation
 from charlstm.backends.gpt2.config import GPT2Config, GPT2RunConfig, GPT2RunFiles
-from charlstm.backends.gpt2.evaluation import sequence_nll, token_nll_function
+from charlstm.backends.gpt2.data import StreamSplit, split_streams, token_windows
 from charlstm.backends.gpt2.tokenizer import (
     encode,
     load_tokenizer,
@@ -41,7 +42,6 @@ from charlstm.backends.gpt2.tokenizer import (
     train_tokenizer,
 )
 from charlstm.config import DataConfig, TrainingConfig
-from charlstm.data.batches import StatefulBatches, minimum_corpus_length
 from charlstm.data.corpus import TextStats, clean_text, default_corpus_paths, read_bytes
 from charlstm.training.callbacks import (
     EpochStats,
@@ -49,137 +49,16 @@ from charlstm.training.callbacks import (
     RecordHistory,
     TimeBudget,
 )
-from charlstm.training.run_dir import create_run, open_run, write_history
+from charlstm.training.run_dir import (
+    create_run,
+    open_run,
+    recorded_sources,
+)
 from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_path
 
 # Learning rates when the config leaves it unset.
 LEARNING_RATE = 1e-3
 PRESET_LEARNING_RATE = 1e-4
-
-
-@dataclass
-class StreamSplit:
-    """The LSTM's train/validation split of a text, as text."""
-
-    train: list[str]  # the head of every stream (its training windows)
-    validation: list[str]  # the tail of every stream: its validation targets
-
-
-def split_streams(text: str, data: DataConfig) -> StreamSplit:
-    """Splits `text` into streams and their validation tails as `StatefulBatches`
-    does for `data.batch_size`, `data.sequence_length`, `data.validation_split`.
-
-    Stream i holds characters `[i * L, (i + 1) * L]`; its first `n * T` windows
-    are training, the rest validation. The head ends with the character the
-    tail's first target follows, so the tails together are exactly the LSTM's
-    validation targets.
-
-    Example:
-    >>> split = split_streams("abcdefghij" * 100, DataConfig(batch_size=4,
-    ...                       sequence_length=10, validation_split=0.1))
-    >>> len(split.train), sum(map(len, split.validation))
-    (4, 80)
-    """
-    minimum = minimum_corpus_length(data.batch_size, data.sequence_length)
-    if len(text) < minimum:
-        raise InputError(
-            f"the corpus is too small for the validation split of "
-            f"{data.batch_size} streams of {data.sequence_length}-character windows: "
-            f"it needs at least {minimum:,} characters. Received: {len(text):,} "
-            "characters. Give more text, or a DataConfig with a smaller batch_size "
-            "or sequence_length."
-        )
-    batches = StatefulBatches(
-        np.zeros(len(text), dtype=np.uint8),
-        data.batch_size,
-        data.sequence_length,
-        data.validation_split,
-    )
-    length = batches.inputs.shape[1]  # characters per stream
-    head = batches.train.count * data.sequence_length
-    train, validation = [], []
-    for i in range(data.batch_size):
-        start = i * length
-        train.append(text[start : start + head + 1])
-        validation.append(text[start + head + 1 : start + length + 1])
-    return StreamSplit(train, validation)
-
-
-def token_windows(pieces, sequence_length: int) -> np.ndarray:
-    """Non-overlapping windows `(count, sequence_length + 1)` of the concatenated
-    token pieces: inputs are `[:, :-1]`, targets `[:, 1:]`."""
-    stream = np.concatenate([np.asarray(p, dtype=np.int32) for p in pieces])
-    count = (len(stream) - 1) // sequence_length
-    if count < 1:
-        raise InputError(
-            f"the corpus is too small for sequence_length={sequence_length}: its "
-            f"training text has {len(stream):,} tokens and a window needs "
-            f"{sequence_length + 1}. Use a smaller sequence_length or more text."
-        )
-    starts = np.arange(count) * sequence_length  # (count,)
-    return stream[starts[:, None] + np.arange(sequence_length + 1)]  # (count, T + 1)
-
-
-class GPT2Validation(keras.callbacks.Callback):
-    """Adds `val_loss` (nats per validation character) to every epoch's logs and
-    turns `loss` from nats per token into nats per character.
-
-    Put it before `EpochStats`, which derives `val_bits_per_char` from it.
-
-    Args:
-        sequences: list of (tokens, start). Each validation tail after the end of
-            its stream's head.
-        characters: int. Characters of the validation tails.
-        window: int. The model's window.
-        tokens_per_character: float. Of the training text.
-    """
-
-    def __init__(self, sequences, characters, window, tokens_per_character):
-        super().__init__()
-        self.sequences = sequences
-        self.characters = characters
-        self.window = window
-        self.tokens_per_character = tokens_per_character
-        self._nll = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        if self._nll is None:
-            self._nll = token_nll_function(self.model)
-        total, _ = sequence_nll(self._nll, self.sequences, self.window)
-        logs["val_loss"] = total / self.characters
-        if "loss" in logs:
-            logs["loss"] = float(logs["loss"]) * self.tokens_per_character
-
-
-class GPT2Checkpoint(RecordHistory):
-    """Writes `last.keras` (with optimizer state), the best `model.keras` and
-    `history.csv` after every epoch, each atomically; `history.csv` last.
-
-    Args:
-        files: GPT2RunFiles. The run directory.
-        history: list of dict. Rows of earlier epochs (when resuming).
-    """
-
-    def __init__(self, files: GPT2RunFiles, history=()):
-        super().__init__(history)
-        self.files = files
-        losses = [r["val_loss"] for r in self.history if r.get("val_loss") != ""]
-        self.best = min((float(v) for v in losses), default=float("inf"))
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        with atomic_path(self.files.last) as tmp:
-            self.model.save(tmp)
-        val_loss = logs.get("val_loss")
-        if val_loss is not None and float(val_loss) < self.best:
-            self.best = float(val_loss)
-            with atomic_path(self.files.model) as tmp:
-                self.model.save(tmp)
-        super().on_epoch_end(epoch, logs)
-        write_history(self.files.history, self.history)
 
 
 @dataclass
@@ -317,13 +196,10 @@ def train_gpt2(
             rate = LEARNING_RATE
         if model_config.learning_rate is None:
             model_config = dataclasses.replace(model_config, learning_rate=rate)
-        sources = [] if corpus is None else _as_list(corpus)
         run = dataclasses.replace(
             run,
             model=model_config,
-            data=dataclasses.replace(
-                run.data, sources=[str(Path(s).resolve()) for s in sources]
-            ),
+            data=dataclasses.replace(run.data, sources=recorded_sources(corpus)),
             version=__version__,
         )
     train_tokens = encode(tokenizer, split.train)
@@ -342,38 +218,40 @@ def train_gpt2(
             run.save(files.config)
 
         create_run(files, write)
+    prepared = _Prepared(
+        model, tokenizer, run, split, train_tokens, validation_tokens, stats
+    )
     return _fit(
-        model,
-        tokenizer,
-        run,
-        split,
-        train_tokens,
-        validation_tokens,
-        tokens_per_character,
-        files,
-        history,
-        stats,
-        budget,
-        callbacks,
-        verbose,
+        prepared, tokens_per_character, files, history, budget, callbacks, verbose
     )
 
 
+@dataclass
+class _Prepared:
+    """What `train_gpt2` hands to `_fit`: the model and the tokenized split."""
+
+    model: object  # GPT2LanguageModel, compiled
+    tokenizer: object  # tokenizers.Tokenizer
+    run: GPT2RunConfig
+    split: StreamSplit
+    train_tokens: list  # one token array per stream head
+    validation_tokens: list  # one token array per stream tail
+    stats: TextStats
+
+
 def _fit(
-    model,
-    tokenizer,
-    run: GPT2RunConfig,
-    split: StreamSplit,
-    train_tokens,
-    validation_tokens,
-    tokens_per_character,
+    prepared: _Prepared,
+    tokens_per_character: float,
     files,
     history,
-    stats,
     budget,
     callbacks,
     verbose,
 ) -> GPT2TrainResult:
+    model, tokenizer, run = prepared.model, prepared.tokenizer, prepared.run
+    split, stats = prepared.split, prepared.stats
+    train_tokens = prepared.train_tokens
+    validation_tokens = prepared.validation_tokens
     config = run.model
     window = config.sequence_length
     windows = token_windows(train_tokens, window)  # (count, T + 1)
@@ -421,9 +299,3 @@ def _fit(
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
     )
-
-
-def _as_list(corpus) -> list:
-    if isinstance(corpus, (str, os.PathLike)):
-        return [corpus]
-    return list(corpus)

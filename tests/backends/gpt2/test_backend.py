@@ -22,7 +22,7 @@ from charlstm.backends.gpt2.backend import (
 )
 from charlstm.backends.gpt2.generation import GPT2Generator
 from charlstm.backends.gpt2.tokenizer import decode, encode
-from charlstm.backends.gpt2.training import split_streams, token_windows
+from charlstm.backends.gpt2.data import split_streams, token_windows
 from charlstm.config import TrainingConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.vocabulary import Vocabulary
@@ -163,8 +163,8 @@ def test_stream_yields_generate_text(generator):
 
 
 def test_generation_is_compiled_once(generator):
-    # keras-hub issue 779: recompiling on every call. One trace serves every
-    # batch size, length and sampling setting.
+    # keras-hub's own generate recompiles on every call with new settings. One
+    # trace serves every batch size, length and sampling setting.
     for temperature, top_k, samples in [(0.2, None, 1), (1.0, 3, 3), (0, 2, 2)]:
         generator.generate(
             "x = ", 17, temperature=temperature, top_k=top_k, num_samples=samples
