@@ -20,9 +20,9 @@ from charlstm.backends.gpt2.backend import (
     load_preset,
     train_gpt2,
 )
+from charlstm.backends.gpt2.data import split_streams, token_windows
 from charlstm.backends.gpt2.generation import GPT2Generator
 from charlstm.backends.gpt2.tokenizer import decode, encode
-from charlstm.backends.gpt2.data import split_streams, token_windows
 from charlstm.config import TrainingConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.vocabulary import Vocabulary
