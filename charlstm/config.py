@@ -338,6 +338,24 @@ class RunConfig:
         if cls.model_config is ModelConfig:
             # Runs written before these fields existed trained this way.
             model = {**TRAINING_BEFORE_OPTIMIZER_FIELDS, **model}
+        sections = (
+            ("model", cls.model_config, model),
+            ("data", DataConfig, d.get("data", {})),
+            ("training", TrainingConfig, d.get("training", {})),
+        )
+        for name, section, values in sections:
+            if not isinstance(values, dict):
+                raise InputError(f"config.json's `{name}` is not an object.")
+            unknown = sorted(
+                set(values) - {f.name for f in dataclasses.fields(section)}
+            )
+            if unknown:
+                version = d.get("version") or "an unknown version"
+                raise InputError(
+                    f"config.json's `{name}` has fields this charlstm does not know "
+                    f"({', '.join(unknown)}): it was written by charlstm {version}; "
+                    "use that version or a newer one."
+                )
         return cls(
             model=cls.model_config(**model),
             data=DataConfig(**d.get("data", {})),
@@ -350,8 +368,20 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RunConfig:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+        """Reads `config.json`; an InputError that names the file if it is not one."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InputError(
+                f"{str(path)!r} is not a readable config.json ({error})."
+            ) from None
+        if not isinstance(data, dict):
+            raise InputError(f"{str(path)!r} is not a charlstm config.json.")
+        try:
+            return cls.from_dict(data)
+        except InputError as error:
+            raise InputError(f"{str(path)!r}: {error}") from None
 
 
 def make_config(

@@ -72,6 +72,19 @@ def add_parser(commands):
     run.add_argument(
         "--sample-seed", default="\n", help="warm-up seed of those samples"
     )
+    run.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="save a checkpoint this often inside an epoch, and after every epoch "
+        "(default: 60; 0: after epochs only)",
+    )
+    run.add_argument(
+        "--allow-new-corpus",
+        action="store_true",
+        help="resume on a corpus other than the run's own",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json_option(run, "the final figures")
     add_config_options(t.add_argument_group("model, data and training"))
@@ -98,6 +111,12 @@ def _check_args(args) -> None:
         )
     if args.preset and args.config:
         raise UsageError("give --preset or --config, not both")
+    if not (args.checkpoint_every >= 0 and math.isfinite(args.checkpoint_every)):
+        raise UsageError(
+            f"--checkpoint-every must be >= 0 seconds, got {args.checkpoint_every}"
+        )
+    if args.allow_new_corpus and not args.resume:
+        raise UsageError("--allow-new-corpus goes with --resume")
     if args.sample_every is not None and args.sample_every < 1:
         raise UsageError(f"--sample-every must be >= 1, got {args.sample_every}")
 
@@ -171,31 +190,43 @@ def run(args) -> int:
         from charlstm.training.callbacks import SampleText
 
         callbacks.append(SampleText(seed=args.sample_seed, every=args.sample_every))
-    result = get_backend(backend).train_run(
-        args.corpus or None,
-        args.out or args.resume,
-        config=config,
-        resume=bool(args.resume),
-        force=args.force,
-        time_budget=args.time_budget,
-        callbacks=callbacks,
-        verbose=0 if args.quiet else 1,
-    )
+    options = {}
+    if backend == "lstm":  # the LSTM trainer's checkpoints (GPT-2: per epoch)
+        options["checkpoint_every"] = args.checkpoint_every or None
+        options["allow_new_corpus"] = args.allow_new_corpus
+    elif args.allow_new_corpus:
+        raise UsageError("--allow-new-corpus resumes LSTM runs only")
+    run_dir = args.out or args.resume
+    from charlstm.training.loop import TrainingInterrupted
+
+    try:
+        result = get_backend(backend).train_run(
+            args.corpus or None,
+            run_dir,
+            config=config,
+            resume=bool(args.resume),
+            force=args.force,
+            time_budget=args.time_budget,
+            callbacks=callbacks,
+            verbose=0 if args.quiet else 1,
+            **options,
+        )
+    except TrainingInterrupted as stop:
+        note(
+            f"{stop.signal_name}: checkpoint saved at epoch {stop.progress.epoch + 1}, "
+            f"batch {stop.progress.batch}; resume with: charlstm train --resume "
+            f"{run_dir}"
+        )
+        return 143 if stop.signal_name == "SIGTERM" else 130
     note(result.describe_corpus())
+    if result.untrained:
+        note(f"nothing to train: {result.untrained}")
+        return 0
     if result.stopped_on_budget:
         if result.budget_batches == 1:
-            note(
-                f"the time budget of {args.time_budget:g} s is shorter than one "
-                "batch: trained one batch"
-            )
+            note("the time budget is shorter than one batch: trained one batch")
         else:
-            note(f"stopped on the time budget of {args.time_budget:g} s")
-    if not result.history:
-        note(
-            f"nothing to train: the run already has "
-            f"{result.config.training.epochs} epoch(s)"
-        )
-        return 0
+            note("stopped on the time budget")
     _report(result, args.json)
     return 0
 

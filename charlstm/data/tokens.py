@@ -276,7 +276,13 @@ class TokenVocabulary:
 
     @classmethod
     def from_config(cls, config: dict) -> TokenVocabulary:
-        return cls(config["tokens"])
+        tokens = config["tokens"]
+        if not isinstance(tokens, list) or tokens != sorted(set(tokens)):
+            raise InputError(
+                "`tokens` must be a list of distinct tokens in sorted order, as "
+                "charlstm writes it (in another order, every id would change)."
+            )
+        return cls(tokens)
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes the vocabulary as JSON, atomically."""
@@ -284,5 +290,6 @@ class TokenVocabulary:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TokenVocabulary:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_config(json.load(f))
+        from charlstm.data.vocabulary import load_vocabulary
+
+        return load_vocabulary(path, cls.from_config)

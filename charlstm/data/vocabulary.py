@@ -173,7 +173,16 @@ class Vocabulary:
             raise InputError(
                 f"vocabulary `kind` must be 'char' or 'word'. Received: kind={kind!r}"
             )
-        return cls(config["characters"])
+        characters = config["characters"]
+        if not isinstance(characters, str) or list(characters) != sorted(
+            set(characters)
+        ):
+            raise InputError(
+                "`characters` must be a string of distinct characters in sorted "
+                "order, as charlstm writes it (in another order, every id would "
+                f"change). Received: characters={str(characters)[:40]!r}"
+            )
+        return cls(characters)
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes the vocabulary as JSON, atomically."""
@@ -181,5 +190,24 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocabulary:
+        """Reads `vocab.json` (a character or a word vocabulary); an InputError
+        that names the file if it is not one this charlstm wrote."""
+        return load_vocabulary(path, cls.from_config)
+
+
+def load_vocabulary(path: str | os.PathLike, from_config):
+    """`from_config` of the JSON in `path`, with one clear error for a damaged or
+    foreign file."""
+    try:
         with open(path, encoding="utf-8") as f:
-            return cls.from_config(json.load(f))
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        return from_config(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise InputError(
+            f"{str(path)!r} is not a charlstm vocabulary ({type(error).__name__}: "
+            f"{error})."
+        ) from None
+    except InputError as error:
+        raise InputError(f"{str(path)!r}: {error}") from None

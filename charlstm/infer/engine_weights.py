@@ -140,11 +140,15 @@ def file_digest(path: str | os.PathLike) -> str:
 
 
 def engine_path(model_path: str | os.PathLike) -> Path:
-    """The engine file of a model file: `model.keras` -> `engine.npz`,
-    `last.keras` -> `engine_last.npz`."""
+    """The engine file of a model file: `model.keras` -> `engine.npz`, the last
+    checkpoint (`checkpoint-NNNNNN.keras`, or `last.keras`) -> `engine_last.npz`
+    (its recorded digest tells which checkpoint it was exported from)."""
     model_path = Path(model_path)
-    stem = "" if model_path.stem == "model" else f"_{model_path.stem}"
-    return model_path.with_name(f"engine{stem}.npz")
+    if model_path.stem == "model":
+        return model_path.with_name("engine.npz")
+    if model_path.stem.startswith("checkpoint-"):
+        return model_path.with_name("engine_last.npz")
+    return model_path.with_name(f"engine_{model_path.stem}.npz")
 
 
 def save_beside(model_path: str | os.PathLike, weights: EngineWeights) -> bool:

@@ -89,10 +89,6 @@ def load_lstm(run_dir, checkpoint: str = "best", engine: str = "auto"):
 
 def _keras_weights(path) -> list:
     """The weights of a `.keras` model file (imports Keras)."""
-    from pathlib import Path
+    from charlstm.model.build import load_model_file
 
-    import keras
-
-    import charlstm.model.build  # noqa: F401  registers charlstm's layers
-
-    return keras.saving.load_model(Path(path), compile=False).get_weights()
+    return load_model_file(path).get_weights()

@@ -285,7 +285,8 @@ def _scan_spans(text: str):
     strings, docstrings, comments, brackets = [], [], [], []
     n, i, depth = len(text), 0, 0
     first, last = None, ""  # current logical line: first word, last code char
-    seen_code, after_header = False, False
+    first_at = 0  # where the current logical line's first token starts
+    seen_code, after_header, header_indent = False, False, 0
     while i < n:
         ch = text[i]
         if ch == "#":
@@ -295,6 +296,8 @@ def _scan_spans(text: str):
             i = end
             continue
         word = _IDENTIFIER.match(text, i)
+        if first is None:
+            first_at = i
         if word and not (
             _STRING_PREFIX.match(word.group())
             and text[word.end() : word.end() + 1] in ("'", '"')
@@ -326,7 +329,12 @@ def _scan_spans(text: str):
             span = (i, j - 1 if closed else j)
             rest = text[j : (text.find("\n", j) + 1 or n + 1) - 1]
             alone = rest.strip() == "" or rest.strip().startswith("#")
-            docstring = line_start and alone and (not seen_code or after_header)
+            # A docstring opens a body: first in the text, or indented under a
+            # block header (as tokenize's INDENT says).
+            body = not seen_code or (
+                after_header and _indent(text, first_at) > header_indent
+            )
+            docstring = line_start and alone and body
             (docstrings if docstring else strings).append(span)
             first, last = first or "<string>", quote[0]
             i = j
@@ -338,9 +346,17 @@ def _scan_spans(text: str):
             brackets.append((i, change))
         if ch == "\n" and depth == 0 and last != "\\" and first is not None:
             after_header = first in DOCSTRING_OWNERS and last == ":"
+            header_indent = _indent(text, first_at)
             seen_code, first, last = True, None, ""
         elif not ch.isspace():
             first = first or ch
             last = ch
         i += 1
     return strings, docstrings, comments, brackets
+
+
+def _indent(text: str, position: int) -> int:
+    """The indentation (characters of white space) of the line at `position`."""
+    start = text.rfind("\n", 0, position) + 1
+    line = text[start:position]
+    return len(line) - len(line.lstrip(" \t"))

@@ -171,3 +171,23 @@ def reset_states(model: keras.Model) -> None:
     """Zeroes the state of every stateful recurrent layer (and `LSTMStack`)."""
     for layer in _stateful_layers(model):
         layer.reset_state()
+
+
+def load_model_file(path, compile: bool = False) -> keras.Model:
+    """Reads a `.keras` file of a run (charlstm's layers registered by this
+    module); an InputError that names the file if it is damaged."""
+    import warnings
+    from pathlib import Path
+
+    try:
+        with warnings.catch_warnings():
+            # Without `compile`, the saved optimizer state is not wanted.
+            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+            return keras.saving.load_model(Path(path), compile=compile)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else type(error).__name__
+        raise InputError(
+            f"{str(path)!r} is not a readable Keras model file (truncated or "
+            f"damaged?): {first[:200]}"
+        ) from None

@@ -42,7 +42,7 @@ class EpochStats(keras.callbacks.Callback):
         self._start = time.perf_counter()
         self._train_seconds = 0.0
         self._batches = 0
-        self._learning_rate = _current_learning_rate(self.model)
+        self._learning_rate = current_learning_rate(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
         self._batches += 1
@@ -58,25 +58,27 @@ class EpochStats(keras.callbacks.Callback):
             if self._train_seconds
             else 0.0
         )
-        logs["learning_rate"] = self._learning_rate  # the rate this epoch trained with
+        # The rate this epoch trained with, unless the training loop gave it.
+        logs.setdefault("learning_rate", self._learning_rate)
 
 
-def _current_learning_rate(model) -> float:
+def current_learning_rate(model) -> float:
+    """The optimizer's learning rate now (a schedule's, at its current step)."""
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training at a batch boundary once `seconds` of training have passed.
 
-    Keras then still runs the epoch's validation and `on_epoch_end`, so the stopped
-    epoch is validated and checkpointed like any other; its logs get
-    `stopped="time_budget"`.
+    The stopped epoch is then validated and checkpointed like any other; its logs
+    get `stopped="time_budget"`.
 
     Args:
         seconds: float. The training-time budget, counted from the first batch.
+        spent: float. Seconds of it a resumed run already used.
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, spent: float = 0.0):
         super().__init__()
         if not seconds > 0:
             raise InputError(
@@ -84,8 +86,10 @@ class TimeBudget(keras.callbacks.Callback):
                 f"Received: time_budget={seconds!r}"
             )
         self.seconds = seconds
+        self.spent = float(spent)
         self.stopped = False
         self.batches = 0  # batches trained: at least one, even on a tiny budget
+        self._start = None
 
     def on_train_begin(self, logs=None):
         self._start = None
@@ -94,11 +98,15 @@ class TimeBudget(keras.callbacks.Callback):
         if self._start is None:
             self._start = time.perf_counter()
 
+    def spent_seconds(self) -> float:
+        """Seconds of the budget spent so far, earlier sessions included."""
+        if self._start is None:
+            return self.spent
+        return self.spent + time.perf_counter() - self._start
+
     def fraction_used(self) -> float:
         """The share of the budget spent so far (0 before the first batch)."""
-        if self._start is None:
-            return 0.0
-        return min(1.0, (time.perf_counter() - self._start) / self.seconds)
+        return min(1.0, self.spent_seconds() / self.seconds)
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1

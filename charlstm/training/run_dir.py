@@ -33,9 +33,12 @@ class RunFiles:
     - `config.json`: the `RunConfig` (model, data, training).
     - `vocab.json`: the `Vocabulary`.
     - `model.keras`: the best model by validation loss (what `load` uses).
-    - `last.keras`: the last complete epoch, with optimizer state (what resume uses).
+    - `checkpoint.json`, `checkpoint-NNNNNN.keras`, `checkpoint-NNNNNN.npz`: the
+      last checkpoint, what resuming reads (`charlstm.training.checkpoint`).
+    - `last.keras`: the last epoch, with optimizer state, in runs written before
+      checkpoints (and GPT-2 runs).
     - `history.csv`: one row per complete epoch.
-    - `engine.npz`: `model.keras`'s weights for the numpy engine (`engine.py`).
+    - `engine.npz`: `model.keras`'s weights for the numpy engine.
     """
 
     def __init__(self, root: str | os.PathLike):
@@ -43,6 +46,7 @@ class RunFiles:
         self.config = self.root / "config.json"
         self.vocabulary = self.root / "vocab.json"
         self.model = self.root / "model.keras"
+        self.checkpoint = self.root / "checkpoint.json"
         self.last = self.root / "last.keras"
         self.history = self.root / "history.csv"
         self.engine = self.root / "engine.npz"
@@ -50,19 +54,40 @@ class RunFiles:
 
     @property
     def written(self) -> list[Path]:
-        """The files that a run writes."""
+        """The files that a run writes (checkpoint files: those there now)."""
         return [
             self.config,
             self.vocabulary,
             self.model,
+            self.checkpoint,
             self.last,
             self.history,
             self.engine,
             self.engine_last,
+            *sorted(self.root.glob("checkpoint-*")),
         ]
 
     def holds_run(self) -> bool:
         return any(p.exists() for p in self.written)
+
+    def has_checkpoint(self) -> bool:
+        """Whether training ever saved what resuming needs."""
+        return self.checkpoint.exists() or self.last.exists()
+
+    def last_model(self) -> Path:
+        """The model file of the last checkpoint (`last.keras` in older runs)."""
+        if self.checkpoint.exists():
+            try:
+                import json
+
+                name = json.loads(self.checkpoint.read_text(encoding="utf-8"))["model"]
+            except (OSError, ValueError, KeyError, TypeError):
+                raise InputError(
+                    f"{str(self.checkpoint)!r} is damaged: it does not name the "
+                    "checkpoint's model file."
+                ) from None
+            return self.root / name
+        return self.last
 
     def clear(self) -> None:
         """Removes the files of an earlier run (only called with `force`)."""
@@ -70,11 +95,21 @@ class RunFiles:
             path.unlink(missing_ok=True)
 
 
+NEVER_CHECKPOINTED = (
+    "it never saved a checkpoint (training stopped before its first one)"
+)
+
+
 def check_new_run(files: RunFiles, force: bool) -> None:
     """Refuses to start a run over an existing one unless `force` is set."""
     if files.root.exists() and not files.root.is_dir():
         raise NotADirectoryError(f"run directory is a file: {str(files.root)!r}")
     if files.holds_run() and not force:
+        if not files.has_checkpoint():
+            raise FileExistsError(
+                f"run directory {str(files.root)!r} holds a run, but "
+                f"{NEVER_CHECKPOINTED}: use force (--force) to start over."
+            )
         raise FileExistsError(
             f"run directory already holds a run: {str(files.root)!r}. Use resume "
             "(--resume) to continue it or force (--force) to start over."
@@ -85,13 +120,16 @@ def check_resumable(files: RunFiles) -> None:
     """Checks that a run directory has what resuming needs."""
     if not files.root.is_dir():
         raise FileNotFoundError(f"run directory does not exist: {str(files.root)!r}")
-    missing = [
-        p.name for p in (files.config, files.vocabulary, files.last) if not p.exists()
-    ]
+    missing = [p.name for p in (files.config, files.vocabulary) if not p.exists()]
     if missing:
         raise FileNotFoundError(
-            f"cannot resume {str(files.root)!r}: it has no complete epoch "
+            f"cannot resume {str(files.root)!r}: it is not a charlstm run "
             f"(missing {', '.join(missing)})."
+        )
+    if not files.has_checkpoint():
+        raise FileNotFoundError(
+            f"cannot resume {str(files.root)!r}: {NEVER_CHECKPOINTED}. Start it "
+            "again with --out and --force (force=True)."
         )
 
 
@@ -103,9 +141,9 @@ def check_trained(files: RunFiles, checkpoint: str = "best") -> Path:
         )
     if not files.root.is_dir():
         raise FileNotFoundError(f"run directory does not exist: {str(files.root)!r}")
-    path = files.model if checkpoint == "best" else files.last
+    path = files.model if checkpoint == "best" else files.last_model()
     if not path.exists() and checkpoint == "best":
-        path = files.last
+        path = files.last_model()
     missing = [p.name for p in (files.config, files.vocabulary, path) if not p.exists()]
     if missing:
         raise FileNotFoundError(

@@ -1,7 +1,9 @@
-"""Training: corpus -> stateful batches -> fit, with a run directory and resume."""
+"""Training: corpus -> stateful batches -> the training loop, with a run
+directory, checkpoints and exact resume."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -14,23 +16,26 @@ from charlstm.config import RunConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
-from charlstm.model.build import build_model
-from charlstm.training.callbacks import (
-    EpochStats,
-    ProgressBar,
-    RecordHistory,
-    ResetStates,
-    RunCheckpoint,
-    SampleText,
-    TimeBudget,
-)
+from charlstm.infer.engine_weights import export_checkpoint
+from charlstm.model.build import build_model, load_model_file
+from charlstm.training.callbacks import EpochStats, ProgressBar, SampleText, TimeBudget
+from charlstm.training.checkpoint import Checkpoints, Progress, corpus_fingerprint
+from charlstm.training.lock import RunLock
+from charlstm.training.loop import Checkpointer, train_epochs
+from charlstm.training.loop import catch_signals as _signals
 from charlstm.training.run_dir import (
     RunFiles,
     create_run,
     open_run,
+    read_history,
     recorded_sources,
 )
 from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
+from charlstm.utils.checks import InputError
+from charlstm.utils.storage import atomic_path
+
+# Seconds between checkpoints inside an epoch: at most a minute of work lost.
+DEFAULT_CHECKPOINT_EVERY = 60.0
 
 
 @dataclass
@@ -46,6 +51,7 @@ class TrainResult:
     unknown_dropped: int = 0  # corpus characters outside a resumed run's vocabulary
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
+    untrained: str = ""  # why this call trained nothing ("" if it trained)
 
     def describe_corpus(self) -> str:
         """One line on what training read: files, characters, the vocabulary and
@@ -86,13 +92,19 @@ def train(
     time_budget: float | None = None,
     callbacks=None,
     verbose: int = 0,
+    checkpoint_every: float | None = DEFAULT_CHECKPOINT_EVERY,
+    allow_new_corpus: bool = False,
+    catch_signals: bool = True,
 ) -> TrainResult:
     """Trains a stateful character-level model on a corpus.
 
     States are reset at the start of every epoch; batches are never shuffled.
-    With a `run_dir`, every epoch writes `last.keras`, the best `model.keras` (by
-    validation loss) and `history.csv`, each atomically, next to `config.json` and
-    `vocab.json`.
+    With a `run_dir`, a checkpoint (weights, optimizer, RNN states, random
+    states, the position in the corpus, the history) is committed atomically
+    every `checkpoint_every` seconds and after every epoch, the best `model.keras`
+    (by validation loss) and `history.csv` beside it; `resume` continues from the
+    last checkpoint exactly where the run was. One trainer at a time may use a run
+    directory (a lock that a killed process releases).
 
     Args:
         corpus: path, list of paths, or None. Files or directories; None (and no
@@ -104,13 +116,18 @@ def train(
             None). When resuming, only its `training` section is used.
             `config.data.tokens="word"` trains on word-level tokens
             (`charlstm.data.tokens`) instead of characters.
-        resume: bool. Continue the run in `run_dir` from its last complete epoch,
-            with optimizer state and learning-rate schedule.
+        resume: bool. Continue the run in `run_dir` from its last checkpoint.
         force: bool. Start a new run in `run_dir` even if it holds one.
         time_budget: float or None. Stop after this many seconds of training, at a
-            batch boundary, then validate and checkpoint.
+            batch boundary, then validate and checkpoint. A resumed run without
+            one continues with what is left of its own.
         callbacks: list of keras.callbacks.Callback. Extra callbacks.
         verbose: int. 1 shows a progress bar per epoch.
+        checkpoint_every: float or None. Seconds between checkpoints inside an
+            epoch (None: at epoch ends only).
+        allow_new_corpus: bool. Resume on a corpus other than the run's own.
+        catch_signals: bool. SIGINT and SIGTERM save a checkpoint and raise
+            `TrainingInterrupted` (main thread only).
 
     Example:
     >>> result = train(text=open("input.txt").read(), run_dir="runs/demo",
@@ -118,66 +135,143 @@ def train(
     >>> print(result.generator().generate("The ", 100))
     """
     # Checked before anything touches the run directory.
-    budget = TimeBudget(time_budget) if time_budget is not None else None
+    if time_budget is not None:
+        TimeBudget(time_budget)
+    if checkpoint_every is not None and not checkpoint_every > 0:
+        raise InputError(
+            "`checkpoint_every` must be a positive number of seconds or None. "
+            f"Received: checkpoint_every={checkpoint_every!r}"
+        )
     files = RunFiles(run_dir) if run_dir is not None else None
-    history = open_run(files, resume, force)
     if resume:
-        saved = RunConfig.load(files.config)
-        if config is not None:
-            saved = dataclasses.replace(saved, training=config.training)
-        config = saved
-        vocabulary = Vocabulary.load(files.vocabulary)
-        data = config.data
-        sources = corpus if corpus is not None else (data.sources or None)
-        loaded = load_corpus(sources, text, data.pattern, data.lowercase, vocabulary)
-    else:
-        config = config or RunConfig()
-        loaded = load_corpus(
-            corpus,
-            text,
-            config.data.pattern,
-            config.data.lowercase,
-            tokens=config.data.tokens,
-            max_tokens=config.data.max_tokens,
-        )
-        config = dataclasses.replace(
-            config,
-            model=dataclasses.replace(
-                config.model, vocabulary_size=loaded.vocabulary.size
-            ),
-            data=dataclasses.replace(config.data, sources=recorded_sources(corpus)),
-            version=__version__,
-        )
-    return _fit(config, loaded, files, history, resume, budget, callbacks, verbose)
+        open_run(files, resume, force)
+        with RunLock(files.root, create=False):
+            Checkpoints(files).clean()
+            run = _resumed(files, corpus, text, config, allow_new_corpus, time_budget)
+            with _signals(catch_signals) as stop:
+                return _fit(run, files, callbacks, verbose, checkpoint_every, stop)
+    open_run(files, resume, force)  # refused before the corpus is read
+    run = _new(corpus, text, config or RunConfig(), time_budget)
+    with RunLock(files.root) if files else contextlib.nullcontext():
+        if files is not None:
+            open_run(files, resume, force)  # again, now that no one else can write
+            create_run(files, run.write)
+        with _signals(catch_signals) as stop:
+            return _fit(run, files, callbacks, verbose, checkpoint_every, stop)
 
 
-def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verbose):
-    data, training = config.data, config.training
-    if training.random_seed is not None:
-        keras.utils.set_random_seed(training.random_seed)
-    batches = StatefulBatches(
+@dataclass
+class _Run:
+    """A run ready to train: its config, corpus, model and where it is."""
+
+    config: RunConfig
+    corpus: Corpus
+    model: keras.Model
+    progress: Progress
+    fingerprint: dict
+    budget: TimeBudget | None
+
+    def write(self, files: RunFiles) -> None:
+        """Writes a new run's config and vocabulary."""
+        self.corpus.vocabulary.save(files.vocabulary)
+        self.config.save(files.config)
+
+
+def _new(corpus, text, config: RunConfig, time_budget) -> _Run:
+    data = config.data
+    loaded = load_corpus(
+        corpus,
+        text,
+        data.pattern,
+        data.lowercase,
+        tokens=data.tokens,
+        max_tokens=data.max_tokens,
+    )
+    config = dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, vocabulary_size=loaded.vocabulary.size),
+        data=dataclasses.replace(data, sources=recorded_sources(corpus)),
+        version=__version__,
+    )
+    if config.training.random_seed is not None:
+        keras.utils.set_random_seed(config.training.random_seed)
+    batches = _batches(config, loaded)
+    model = build_model(
+        config.model, data.batch_size, data.sequence_length, for_training=True
+    )
+    compile_model(model, config.model, len(batches.train))
+    budget = TimeBudget(time_budget) if time_budget is not None else None
+    progress = Progress(budget_seconds=time_budget)
+    fingerprint = corpus_fingerprint(config.data.sources, loaded.ids)
+    return _Run(config, loaded, model, progress, fingerprint, budget)
+
+
+def _resumed(files, corpus, text, config, allow_new_corpus, time_budget) -> _Run:
+    saved = RunConfig.load(files.config)
+    new_epochs = False
+    if config is not None:
+        new_epochs = config.training.epochs != saved.training.epochs
+        saved = dataclasses.replace(saved, training=config.training)
+    config = saved
+    vocabulary = Vocabulary.load(files.vocabulary)
+    data = config.data
+    sources = corpus if corpus is not None else (data.sources or None)
+    loaded = load_corpus(sources, text, data.pattern, data.lowercase, vocabulary)
+    checkpoints = Checkpoints(files)
+    manifest = checkpoints.read()
+    fingerprint = corpus_fingerprint(data.sources, loaded.ids)
+    if manifest is not None:
+        _check_corpus(files, manifest.corpus, fingerprint, allow_new_corpus)
+        fingerprint = manifest.corpus if not allow_new_corpus else fingerprint
+        progress = manifest.progress
+        model_path = files.root / manifest.model
+    else:  # a run written before checkpoints: its last complete epoch
+        progress = Progress(epoch=0, history=read_history(files.history))
+        progress.epoch = len(progress.history)
+        model_path = files.last
+    if config.training.random_seed is not None:
+        keras.utils.set_random_seed(config.training.random_seed)
+    model = load_model_file(model_path, compile=True)
+    if manifest is not None:
+        checkpoints.restore(model, manifest)
+    if time_budget is not None:  # a new budget, counted afresh
+        progress.budget_seconds, progress.budget_spent = time_budget, 0.0
+    elif new_epochs:  # a new number of epochs replaces the old budget
+        progress.budget_seconds, progress.budget_spent = None, 0.0
+    budget = None
+    if progress.budget_seconds is not None:
+        budget = TimeBudget(progress.budget_seconds, spent=progress.budget_spent)
+    return _Run(config, loaded, model, progress, fingerprint, budget)
+
+
+def _check_corpus(files, saved: dict, found: dict, allow_new_corpus: bool) -> None:
+    if allow_new_corpus or saved.get("ids_sha256") == found["ids_sha256"]:
+        return
+    raise InputError(
+        f"the corpus differs from the one {str(files.root)!r} was trained on "
+        f"({found['characters']:,} characters against {saved.get('characters', 0):,}"
+        ", or the same length with other text); resume on the run's own corpus, "
+        "or allow a new one (--allow-new-corpus, allow_new_corpus=True)."
+    )
+
+
+def _batches(config: RunConfig, corpus: Corpus) -> StatefulBatches:
+    data = config.data
+    return StatefulBatches(
         corpus.ids, data.batch_size, data.sequence_length, data.validation_split
     )
-    if resume:
-        model = keras.saving.load_model(files.last, compile=True)
-    else:
-        model = build_model(
-            config.model, data.batch_size, data.sequence_length, for_training=True
-        )
-        compile_model(model, config.model, len(batches.train))
 
-        def write(files):
-            corpus.vocabulary.save(files.vocabulary)
-            config.save(files.config)
 
-        create_run(files, write)
-
+def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainResult:
+    config, corpus, model, progress = run.config, run.corpus, run.model, run.progress
+    data, training = config.data, config.training
+    batches = _batches(config, corpus)
     for callback in callbacks or []:
         if isinstance(callback, SampleText):
             callback.bind(corpus.vocabulary, config.model)
     chars_per_batch = data.batch_size * data.sequence_length
-    recorder = RunCheckpoint(files.root, history) if files else RecordHistory(history)
-    all_callbacks = [EpochStats(chars_per_batch), ResetStates()]
+    budget = run.budget
+    all_callbacks = [EpochStats(chars_per_batch)]
     all_callbacks += [budget] if budget else []
     if config.model.lr_schedule != "exponential":
         total_steps = training.epochs * len(batches.train)
@@ -190,36 +284,52 @@ def _fit(config, corpus: Corpus, files, history, resume, budget, callbacks, verb
                 shape=config.model.lr_schedule,
             )
         )
-    all_callbacks.append(recorder)
     if verbose:
         all_callbacks.append(
             ProgressBar(chars_per_batch, None if budget else training.epochs)
         )
     all_callbacks += list(callbacks or [])
-
-    if len(history) < training.epochs:
-        # Batch-major arrays: Keras slices them in order (shuffle=False) with no
-        # Python generator in the loop, ~30% faster than the PyDataset on CPU.
-        x, y = batches.train.as_arrays()  # (batches * B, T) each
-        model.fit(
-            x,
-            y,
-            batch_size=data.batch_size,
-            validation_data=batches.validation.as_arrays(),
-            epochs=training.epochs,
-            initial_epoch=len(history),
-            shuffle=False,
-            verbose=0,
-            callbacks=all_callbacks,
+    checkpointer = Checkpointer(
+        Checkpoints(files) if files is not None else None,
+        run.fingerprint,
+        checkpoint_every,
+        (lambda model: _save_best(files, model)) if files is not None else None,
+    )
+    untrained = ""
+    if progress.epoch >= training.epochs:
+        untrained = f"the run already has {progress.epoch} epoch(s)"
+    elif budget is not None and budget.fraction_used() >= 1.0:
+        untrained = (
+            f"the run's time budget of {budget.seconds:g} s is spent; give a new "
+            "one (--time-budget) or --epochs"
+        )
+    if not untrained:
+        train_epochs(
+            model,
+            batches,
+            progress,
+            training.epochs,
+            all_callbacks,
+            checkpointer,
+            stop,
+            budget,
         )
     return TrainResult(
         model=model,
         vocabulary=corpus.vocabulary,
         config=config,
-        history=recorder.history,
+        history=progress.history,
         run_dir=files.root if files else None,
         stats=corpus.stats,
         unknown_dropped=corpus.unknown_dropped,
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
+        untrained=untrained,
     )
+
+
+def _save_best(files: RunFiles, model) -> None:
+    """Writes the best model, and its weights for the numpy engine."""
+    with atomic_path(files.model) as tmp:
+        model.save(tmp)
+    export_checkpoint(files.root, model.get_weights())

@@ -1,5 +1,12 @@
-"""Writing files: atomically (a temporary file in the same directory, then a
-rename), with plain Python values."""
+"""Writing files: atomically and durably (a temporary file in the same directory,
+flushed to disk, then renamed over the target, and the directory flushed), with
+plain Python values.
+
+A reader sees the old file or the new one, never a part of either, and once a
+write returns, the new file survives a crash of the machine. Temporary files are
+named `.NAME.XXXX.SUFFIX`; `remove_temporaries` clears those a killed process
+left behind.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +35,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flushes a file, or a directory's entries, to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not path.is_dir():  # some file systems cannot sync a directory
+            raise
+    finally:
+        os.close(fd)
+
+
+def remove_temporaries(directory: str | os.PathLike, names) -> list[Path]:
+    """Removes the temporary files that `atomic_path` left in `directory` for the
+    target `names` when its process was killed; returns what it removed."""
+    removed = []
+    for name in names:
+        for tmp in Path(directory).glob(f".{name}.*"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

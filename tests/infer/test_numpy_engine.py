@@ -170,6 +170,7 @@ def test_engine_file_round_trip_and_staleness(tmp_path):
 def test_engine_file_names():
     assert engine_path("run/model.keras").name == "engine.npz"
     assert engine_path("run/last.keras").name == "engine_last.npz"
+    assert engine_path("run/checkpoint-000012.keras").name == "engine_last.npz"
 
 
 def test_export_checkpoint_writes_a_current_engine_file(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import charlstm
+import charlstm.training.run_dir
 from charlstm.infer.engine_weights import EngineWeights
 from charlstm.infer.numpy_engine import NumpyEngine
 from charlstm.model.build import build_model, recurrent_layers, reset_states
@@ -146,7 +147,8 @@ def test_saved_run_round_trips_the_setting_and_the_layer(tmp_path):
     saved = json.loads((run / "config.json").read_text())
     assert saved["model"]["fast_path"] is True
     assert charlstm.RunConfig.load(run / "config.json") == result.config
-    model = keras.saving.load_model(run / "last.keras", compile=False)
+    last = charlstm.training.run_dir.RunFiles(run).last_model()
+    model = keras.saving.load_model(last, compile=False)
     # The training model runs its two LSTMs as one LSTMStack (test_lstm_stack.py).
     assert [type(layer) for layer in model.layers].count(LSTMStack) == 1
     for loaded, trained in zip(

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import charlstm
+import charlstm.training.run_dir
 from charlstm.training.run_dir import HISTORY_COLUMNS
 from tests.helpers import make_text, tiny_config
 
@@ -18,14 +19,14 @@ def test_val_loss_falls_over_two_epochs(text):
 def test_run_directory_files_and_history(tmp_path, text):
     run = tmp_path / "run"
     result = charlstm.train(text=text, run_dir=run, config=tiny_config(epochs=2))
-    for name in (
-        "model.keras",
-        "last.keras",
-        "config.json",
-        "vocab.json",
-        "history.csv",
-    ):
+    for name in ("model.keras", "checkpoint.json", "config.json", "vocab.json"):
         assert (run / name).is_file(), name
+    # One checkpoint: the manifest's model and arrays, the previous one removed.
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == [
+        "checkpoint-000002.keras",
+        "checkpoint-000002.npz",
+    ]
+    assert (run / "history.csv").is_file()
     header = (run / "history.csv").read_text().splitlines()[0]
     assert header.split(",") == list(HISTORY_COLUMNS)
     assert [r["epoch"] for r in result.history] == [1, 2]
@@ -33,7 +34,8 @@ def test_run_directory_files_and_history(tmp_path, text):
     config = charlstm.RunConfig.load(run / "config.json")
     assert config.model.vocabulary_size == 10
     assert charlstm.Vocabulary.load(run / "vocab.json").characters == "\n abcdefgh"
-    assert not list(run.glob(".*")), "temporary files left behind"
+    leftovers = [p.name for p in run.glob(".*") if p.name != ".lock"]
+    assert not leftovers, "temporary files left behind"
 
 
 def test_best_model_is_the_lowest_validation_loss(tmp_path, text):
@@ -45,7 +47,8 @@ def test_best_model_is_the_lowest_validation_loss(tmp_path, text):
     )
     best_epoch = min(result.history, key=lambda r: r["val_loss"])["epoch"]
     best = keras.saving.load_model(run / "model.keras", compile=False)
-    last = keras.saving.load_model(run / "last.keras", compile=False)
+    last_path = charlstm.training.run_dir.RunFiles(run).last_model()
+    last = keras.saving.load_model(last_path, compile=False)
     np.testing.assert_array_equal(last.get_weights()[0], result.model.get_weights()[0])
     if best_epoch == 3:
         np.testing.assert_allclose(best.get_weights()[0], last.get_weights()[0])
@@ -104,8 +107,17 @@ def test_resume_needs_a_complete_epoch(tmp_path, text):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         charlstm.train(text=text, run_dir=tmp_path / "none", resume=True)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no complete epoch"):
+    with pytest.raises(FileNotFoundError, match="not a charlstm run"):
         charlstm.train(text=text, run_dir=tmp_path / "empty", resume=True)
+    # A run that stopped before its first checkpoint: what to do instead.
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    charlstm.RunConfig().save(crashed / "config.json")
+    (crashed / "vocab.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="never saved a checkpoint.*--force"):
+        charlstm.train(text=text, run_dir=crashed, resume=True)
+    with pytest.raises(FileExistsError, match="never saved a checkpoint.*--force"):
+        charlstm.train(text=text, run_dir=crashed, config=tiny_config())
 
 
 def test_resume_already_finished_trains_nothing(tmp_path, text):
@@ -181,27 +193,25 @@ def test_trains_from_files_and_records_their_paths(tmp_path, text):
     assert len(resumed.history) == 2
 
 
-def test_fit_gets_the_interleaved_batches_in_order_unshuffled(monkeypatch, text):
-    seen = {}
-    original = keras.Model.fit
+def test_training_gets_the_interleaved_batches_in_order_unshuffled(monkeypatch, text):
+    seen = []
+    original = keras.Model.train_on_batch
 
     def spy(self, x=None, y=None, **kwargs):
-        seen.update(x=x, y=y, **kwargs)
+        seen.append((np.array(x), np.array(y)))
         return original(self, x, y, **kwargs)
 
-    monkeypatch.setattr(keras.Model, "fit", spy)
-    config = tiny_config()
+    monkeypatch.setattr(keras.Model, "train_on_batch", spy)
+    config = tiny_config(epochs=2)
     result = charlstm.train(text=text, config=config)
-    assert seen["shuffle"] is False
     batches = charlstm.StatefulBatches(
         result.vocabulary.encode(text), 4, 5, config.data.validation_split
     )
-    size = seen["batch_size"]
-    assert size == 4 and len(seen["x"]) == len(batches.train) * size
-    for k in range(len(batches.train)):
-        x, y = batches.train[k]
-        np.testing.assert_array_equal(seen["x"][k * size : (k + 1) * size], x)
-        np.testing.assert_array_equal(seen["y"][k * size : (k + 1) * size], y)
+    assert len(seen) == 2 * len(batches.train)  # every batch, every epoch
+    for index, (x, y) in enumerate(seen):
+        expected_x, expected_y = batches.train[index % len(batches.train)]
+        np.testing.assert_array_equal(x, expected_x)
+        np.testing.assert_array_equal(y, expected_y)
 
 
 def test_invalid_time_budget_with_force_keeps_the_existing_run(tmp_path, text):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import warnings
 from pathlib import Path
 
 from charlstm.backends import require_gpt2
@@ -40,6 +39,7 @@ from charlstm.backends.gpt2.config import (  # noqa: E402
     GPT2RunFiles,
 )
 from charlstm.backends.gpt2.tokenizer import load_tokenizer  # noqa: E402
+from charlstm.model.build import load_model_file  # noqa: E402
 from charlstm.training.run_dir import check_trained  # noqa: E402
 
 # Defined elsewhere, importable from here: the backend's one obvious entry point.
@@ -195,14 +195,6 @@ def load_preset(preset_dir: str | os.PathLike, config: GPT2Config | None = None)
             f"preset={str(preset_dir)!r}"
         )
     return GPT2LanguageModel(backbone), tokenizer, config
-
-
-def load_model_file(path: str | os.PathLike, compile: bool = False):
-    """A `.keras` checkpoint of a GPT-2 run (`compile`: with optimizer state)."""
-    with warnings.catch_warnings():
-        # Without `compile`, the saved optimizer state is not wanted.
-        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
-        return keras.saving.load_model(Path(path), compile=compile)
 
 
 def load_gpt2(run_dir: str | os.PathLike, checkpoint: str = "best"):

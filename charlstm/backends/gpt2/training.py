@@ -74,6 +74,7 @@ class GPT2TrainResult:
     validation_characters: int = 0  # characters scored by val_bits_per_char
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
+    untrained: str = ""  # why this call trained nothing ("" if it trained)
 
     def describe_corpus(self) -> str:
         """One line on what training read: files, characters, the BPE."""
@@ -273,7 +274,8 @@ def _fit(
             ProgressBar(chars_per_batch, None if budget else run.training.epochs)
         )
     all_callbacks += list(callbacks or [])
-    if len(history) < run.training.epochs:
+    trained = len(history) < run.training.epochs
+    if trained:
         inputs = {
             "token_ids": windows[:, :-1],  # (count, T)
             "padding_mask": np.ones((len(windows), window), dtype=bool),
@@ -298,4 +300,5 @@ def _fit(
         validation_characters=validation_characters,
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
+        untrained=("" if trained else f"the run already has {len(history)} epoch(s)"),
     )
