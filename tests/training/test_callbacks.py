@@ -137,9 +137,11 @@ def test_cosine_schedule_in_training_reaches_near_zero_on_the_last_batch(text):
     expected = DecayToZero(0.01, steps, 3).rate(steps - 1)
     assert _final_rate(result.model) == pytest.approx(expected, rel=1e-5)
     assert expected < 0.01 * 1e-3
-    # The history records each epoch's starting rate: falling after epoch 1.
+    # The history records the rate of each epoch's first batch.
     first, second = (row["learning_rate"] for row in result.history)
-    assert second < first
+    schedule = DecayToZero(0.01, steps, 3)
+    assert first == pytest.approx(schedule.rate(0), rel=1e-6)  # warming up
+    assert second == pytest.approx(schedule.rate(steps // 2), rel=1e-6)
 
 
 def test_default_schedule_warms_up_over_a_tenth_of_a_short_run(text):
