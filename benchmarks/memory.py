@@ -9,6 +9,13 @@ child's own peak resident set size (ru_maxrss). A baseline child only imports
 TensorFlow and Keras, in the same run.
 
     python benchmarks/memory.py [--max-chars N] > docs/memory_results.md
+
+With `--corpus-mb N`, it measures `charlstm.train` itself on a corpus of N MB
+(the default corpus repeated into one file) for `--seconds` of training, with
+checkpoints, validation and the run directory, against the same import-only
+baseline:
+
+    python benchmarks/memory.py --corpus-mb 100 --seconds 20
 """
 
 import argparse
@@ -78,12 +85,67 @@ def peak_rss_mb(code: str, max_chars: int) -> float:
     return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
 
 
+TRAIN = """
+import sys, tempfile
+import charlstm
+with tempfile.TemporaryDirectory() as run:
+    result = charlstm.train(sys.argv[2], run_dir=run, time_budget=float(sys.argv[3]),
+                            checkpoint_every=5.0)
+print(result.stats.characters, file=sys.stderr)
+"""
+
+
+def train_peak(megabytes: int, seconds: float) -> None:
+    """`charlstm.train` on an N MB corpus, against the import-only baseline."""
+    import tempfile
+
+    from charlstm.data.corpus import default_corpus_paths
+
+    body = b"".join(p.read_bytes() for p in default_corpus_paths())
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.py")
+        target = megabytes * 1_000_000
+        with open(corpus, "wb") as f:
+            for _ in range(target // len(body) + 1):
+                f.write(body)
+            f.truncate(target)
+        rows = [
+            ("import TensorFlow + Keras only", PRELUDE, []),
+            (
+                f"`charlstm.train` on {megabytes} MB for {seconds:g} s of training",
+                TRAIN,
+                [corpus, str(seconds)],
+            ),
+        ]
+        print(f"Corpus: the default corpus repeated to {target:,} bytes.\n")
+        print("| process | peak RSS (MB) |")
+        print("|---|---|")
+        for name, code, extra in rows:
+            out = subprocess.run(
+                [sys.executable, "-c", code + REPORT, "0", *extra],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            rss = int(out.stdout.split()[-1]) / 1024
+            print(f"| {name} | {rss:,.0f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--max-chars", type=int, default=0, help="truncate the corpus (0: all)"
     )
+    parser.add_argument(
+        "--corpus-mb", type=int, help="measure charlstm.train on N MB instead"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="training time (--corpus-mb)"
+    )
     args = parser.parse_args()
+    if args.corpus_mb:
+        train_peak(args.corpus_mb, args.seconds)
+        return
     from charlstm.data.corpus import load_corpus
 
     size = len(load_corpus().ids) if not args.max_chars else args.max_chars
