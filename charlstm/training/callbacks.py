@@ -1,22 +1,23 @@
-"""Keras callbacks: state resets, checkpoints, time budget, progress bar, samples."""
+"""Keras callbacks: state resets, epoch figures, time budget, history, progress
+bar, samples."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import keras
 
 from charlstm.model.build import reset_states
-from charlstm.training.run_dir import HISTORY_COLUMNS, write_history
+from charlstm.training.run_dir import history_row
 from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_path, plain_scalar
 
 
 class ResetStates(keras.callbacks.Callback):
-    """Zeroes the recurrent states at the start of every epoch.
+    """Zeroes the recurrent states at the start of every epoch, for training a
+    model on `StatefulBatches` with Keras's own `fit` (`charlstm.train`'s loop
+    resets them itself, and not when it resumes inside an epoch).
 
     Validation is not reset: it continues every stream from where training left it.
     """
@@ -131,47 +132,7 @@ class RecordHistory(keras.callbacks.Callback):
         self.history = [dict(row) for row in history]
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        row = {"epoch": epoch + 1}
-        row.update({k: plain_scalar(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
-        self.history.append(row)
-
-
-class RunCheckpoint(RecordHistory):
-    """Writes `last.keras`, the best `model.keras` and `history.csv` after every epoch.
-
-    Every file is written to a temporary file and renamed, so an interrupted run
-    never leaves a half-written checkpoint. `history.csv` is written last: its rows
-    are the epochs whose checkpoint is complete.
-
-    Args:
-        run_dir: path. The run directory.
-        history: list of dict. Rows of earlier epochs (when resuming).
-    """
-
-    def __init__(self, run_dir, history: Sequence[dict] = ()):
-        super().__init__(history)
-        self.run_dir = Path(run_dir)
-        losses = [
-            r["val_loss"] for r in self.history if r.get("val_loss") not in (None, "")
-        ]
-        self.best = min((float(v) for v in losses), default=math.inf)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        with atomic_path(self.run_dir / "last.keras") as tmp:
-            self.model.save(tmp)
-        val_loss = logs.get("val_loss")
-        if val_loss is not None and float(val_loss) < self.best:
-            self.best = float(val_loss)
-            with atomic_path(self.run_dir / "model.keras") as tmp:
-                self.model.save(tmp)
-            # The same weights for the numpy engine, as engine.npz (engine.py).
-            from charlstm.infer.engine_weights import export_checkpoint
-
-            export_checkpoint(self.run_dir, self.model.get_weights())
-        super().on_epoch_end(epoch, logs)
-        write_history(self.run_dir / "history.csv", self.history)
+        self.history.append(history_row(epoch, logs or {}))
 
 
 class ProgressBar(keras.callbacks.Callback):

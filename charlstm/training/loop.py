@@ -26,8 +26,7 @@ import time
 from charlstm.model.build import reset_states
 from charlstm.training.callbacks import current_learning_rate
 from charlstm.training.checkpoint import Progress
-from charlstm.training.run_dir import HISTORY_COLUMNS
-from charlstm.utils.storage import plain_scalar
+from charlstm.training.run_dir import history_row
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -125,13 +124,6 @@ class _Callbacks:
                 getattr(callback, hook)(*args)
 
         return call
-
-
-def history_row(epoch: int, logs: dict) -> dict:
-    """The history row of an epoch from its logs."""
-    row = {"epoch": epoch + 1}
-    row.update({k: plain_scalar(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
-    return row
 
 
 def train_epochs(

@@ -189,6 +189,13 @@ def create_run(files: RunFiles | None, write: Callable[[RunFiles], None]) -> Non
     write(files)
 
 
+def history_row(epoch: int, logs: dict) -> dict:
+    """The history row of an epoch (0-based) from its logs."""
+    row = {"epoch": epoch + 1}
+    row.update({k: plain_scalar(logs.get(k, "")) for k in HISTORY_COLUMNS[1:]})
+    return row
+
+
 def write_history(path, rows: Sequence[dict]) -> None:
     """Writes history rows as CSV with the standard columns, atomically."""
     buffer = io.StringIO()
