@@ -292,3 +292,17 @@ def load_corpus(
         ids = vocabulary.encode(data, strict=False)
         unknown_dropped = len(data) - vocabulary.character_count(ids)
     return Corpus(ids, vocabulary, stats, unknown_dropped)
+
+
+def load_run_corpus(data, sources=None, text: str | None = None, vocabulary=None):
+    """`load_corpus` as a run's `DataConfig` reads it (pattern, lowercasing,
+    tokens); with `vocabulary`, a resumed run's own."""
+    return load_corpus(
+        sources,
+        text,
+        data.pattern,
+        data.lowercase,
+        vocabulary,
+        tokens=data.tokens,
+        max_tokens=data.max_tokens,
+    )

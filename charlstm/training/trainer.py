@@ -14,7 +14,7 @@ import keras
 from charlstm import __version__
 from charlstm.config import RunConfig
 from charlstm.data.batches import StatefulBatches
-from charlstm.data.corpus import Corpus, TextStats, load_corpus
+from charlstm.data.corpus import Corpus, TextStats, load_run_corpus
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.engine_weights import export_checkpoint
 from charlstm.model.build import build_model, load_model_file
@@ -179,14 +179,7 @@ class _Run:
 
 def _new(corpus, text, config: RunConfig, time_budget) -> _Run:
     data = config.data
-    loaded = load_corpus(
-        corpus,
-        text,
-        data.pattern,
-        data.lowercase,
-        tokens=data.tokens,
-        max_tokens=data.max_tokens,
-    )
+    loaded = load_run_corpus(data, corpus, text)
     config = dataclasses.replace(
         config,
         model=dataclasses.replace(config.model, vocabulary_size=loaded.vocabulary.size),
@@ -216,7 +209,7 @@ def _resumed(files, corpus, text, config, allow_new_corpus, time_budget) -> _Run
     vocabulary = Vocabulary.load(files.vocabulary)
     data = config.data
     sources = corpus if corpus is not None else (data.sources or None)
-    loaded = load_corpus(sources, text, data.pattern, data.lowercase, vocabulary)
+    loaded = load_run_corpus(data, sources, text, vocabulary)
     checkpoints = Checkpoints(files)
     manifest = checkpoints.read()
     fingerprint = corpus_fingerprint(data.sources, loaded.ids)
