@@ -13,7 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from charlstm.utils.checks import InputError
-from charlstm.utils.storage import atomic_write_text, plain_scalar
+from charlstm.utils.storage import (
+    atomic_write_text,
+    plain_scalar,
+    remove_temporaries,
+)
 
 HISTORY_COLUMNS = (
     "epoch",
@@ -90,9 +94,12 @@ class RunFiles:
         return self.last
 
     def clear(self) -> None:
-        """Removes the files of an earlier run (only called with `force`)."""
+        """Removes the files of an earlier run (only called with `force`), and the
+        temporary files a killed process left of them."""
+        names = [p.name for p in self.written] + ["checkpoint-*"]
         for path in self.written:
             path.unlink(missing_ok=True)
+        remove_temporaries(self.root, names)
 
 
 NEVER_CHECKPOINTED = (

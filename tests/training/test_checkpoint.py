@@ -344,3 +344,21 @@ def test_a_damaged_manifest_is_named(run_copy):
     (run_copy / "checkpoint.json").write_text('{"format": 1}')
     with pytest.raises(ValueError, match="checkpoint.json' is not a checkpoint"):
         charlstm.train(text=make_text(), run_dir=run_copy, resume=True)
+
+
+def test_a_new_start_removes_what_a_killed_save_left(tmp_path):
+    run = tmp_path / "run"
+    charlstm.train(text=TEXT, run_dir=run, config=tiny_config(epochs=1))
+    leftovers = [
+        run / ".checkpoint-000007.keras.x1y2.keras",
+        run / ".model.keras.abcd.keras",
+        run / "checkpoint-000009.npz",  # written, never committed
+    ]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    charlstm.train(text=TEXT, run_dir=run, config=tiny_config(epochs=2), resume=True)
+    assert not any(path.exists() for path in leftovers)
+    for path in leftovers:
+        path.write_bytes(b"half")
+    charlstm.train(text=TEXT, run_dir=run, config=tiny_config(epochs=1), force=True)
+    assert not any(path.exists() for path in leftovers)
