@@ -1,4 +1,4 @@
-"""`charlstm visualize` (charlstm/visualize_command.py)."""
+"""`charlstm visualize` (charlstm/cli/visualize.py)."""
 
 import json
 import subprocess

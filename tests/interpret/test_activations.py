@@ -1,4 +1,4 @@
-"""Recording every layer's states (charlstm/activations.py)."""
+"""Recording every layer's states (charlstm/interpret/activations.py)."""
 
 import numpy as np
 import pytest

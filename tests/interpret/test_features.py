@@ -1,4 +1,4 @@
-"""Per-character features of Python and other text (charlstm/features.py)."""
+"""Per-character features of Python and other text (charlstm/interpret/features.py)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Ranking neurons by correlation with features (charlstm/neurons.py)."""
+"""Ranking neurons by correlation with features (charlstm/interpret/neurons.py)."""
 
 import numpy as np
 import pytest

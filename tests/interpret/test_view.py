@@ -1,4 +1,4 @@
-"""The HTML view and the PNG heat strip (charlstm/visualization.py), checked in
+"""The HTML view and the PNG heat strip (charlstm/interpret/view.py), checked in
 a real browser: headless Chromium from the system's packages."""
 
 import html.parser
