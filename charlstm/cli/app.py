@@ -34,6 +34,7 @@ COMMANDS = (
     "sweep",
     "plot",
     "visualize",
+    "search",
     "corpus",
 )
 

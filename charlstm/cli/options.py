@@ -58,7 +58,7 @@ def _type(f: dataclasses.Field):
 
 def _shown(value) -> str | None:
     """A default as --help shows it; None for none (documented in the help)."""
-    if value is None or value is dataclasses.MISSING:
+    if value is None or value is dataclasses.MISSING or value == "":
         return None
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -76,6 +76,28 @@ def add_config_options(parser, backends=None, lists: tuple[str, ...] = ()) -> No
     for backend in backends or REGISTRY:
         for name, f in flag_fields(backend).items():
             per_name.setdefault(name, []).append((backend, f))
+    _add_flags(parser, per_name, lists)
+
+
+def add_dataclass_options(parser, config_class) -> None:
+    """Adds a flag for every field of one config dataclass declared with
+    `charlstm.config.option` (for commands with a config of their own)."""
+    per_name = {
+        f.name: [(None, f)]
+        for f in dataclasses.fields(config_class)
+        if f.metadata.get("flag")
+    }
+    _add_flags(parser, per_name, ())
+
+
+def dataclass_values(args, config_class) -> dict:
+    """The flags of `add_dataclass_options` that were given: field -> value."""
+    names = [f.name for f in dataclasses.fields(config_class) if f.metadata.get("flag")]
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _add_flags(parser, per_name: dict, lists) -> None:
+    """One flag per name; `per_name` maps a name to its (backend, field) owners."""
     for name, owners in per_name.items():
         _, first = owners[0]
         help_text, defaults = first.metadata["help"], [_shown(first.default)]

@@ -46,7 +46,7 @@ class FunctionExample:
         return self.prompt + self.body
 
 
-def _source_files(sources, pattern: str) -> list[Path]:
+def source_files(sources, pattern: str) -> list[Path]:
     """Files given, and files matching `pattern` under directories (recursively,
     hidden parts skipped), sorted per directory."""
     if isinstance(sources, (str, os.PathLike)):
@@ -73,7 +73,7 @@ def _source_files(sources, pattern: str) -> list[Path]:
     return files
 
 
-def _read_python(path: Path) -> str | None:
+def read_python(path: Path) -> str | None:
     """The file's text with "\\n" newlines, or None if it cannot be decoded."""
     try:
         with open(path, "rb") as f:
@@ -154,8 +154,8 @@ def extract_functions(
     >>> print(examples[0].prompt + examples[0].body)
     """
     examples, skipped = [], 0
-    for path in _source_files(sources, pattern):
-        text = _read_python(path)
+    for path in source_files(sources, pattern):
+        text = read_python(path)
         try:
             tree = ast.parse(text) if text is not None else None
         except (SyntaxError, ValueError, RecursionError, MemoryError):
