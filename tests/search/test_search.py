@@ -165,11 +165,17 @@ def test_a_tiny_dual_encoder_learns_a_toy_mapping():
     assert summarize(chunk_ranks(q, c))["mrr"] == 1.0
 
 
-@pytest.mark.parametrize("kind", ["nbow", "bilstm"])
-def test_encoders_ignore_padding(kind):
-    encoder = build_encoder(kind, 10, dim=8)
+@pytest.mark.parametrize(
+    "kind, pooling", [("nbow", "mean"), ("nbow", "max"), ("bilstm", "mean")]
+)
+def test_encoders_ignore_padding(kind, pooling):
+    encoder = build_encoder(kind, 10, dim=8, pooling=pooling)
     short = np.array([[3, 4, 0, 0]], dtype="int32")
     longer = np.array([[3, 4, 0, 0, 0, 0]], dtype="int32")
     np.testing.assert_allclose(
         np.asarray(encoder(short)), np.asarray(encoder(longer)), atol=1e-6
     )
+    if kind == "nbow":  # the pooling of the two token vectors, by hand
+        table = np.asarray(encoder.layers[1].embeddings)
+        pooled = table[[3, 4]].mean(0) if pooling == "mean" else table[[3, 4]].max(0)
+        np.testing.assert_allclose(np.asarray(encoder(short))[0], pooled, atol=1e-6)
