@@ -105,19 +105,16 @@ class CharFeatures:
 
     def __call__(self, codes) -> np.ndarray:
         """Features (codes, width), the codes read 64 at a time."""
-        vocabulary, engine = self.generator.vocabulary, self.generator.engine
+        generator = self.generator
+        vocabulary = generator.vocabulary
         out = np.zeros((len(codes), self.width), np.float32)
         for start in range(0, len(codes), 64):
             chunk = codes[start : start + 64]
             ids = [vocabulary.encode(c[: self.length], strict=False) for c in chunk]
-            ids = [i if len(i) else vocabulary.encode("\n") for i in ids]
-            lengths = np.array([len(i) for i in ids])
-            padded = np.zeros((len(ids), lengths.max()), np.int64)  # (codes, time)
-            for row, row_ids in enumerate(ids):
-                padded[row, lengths.max() - len(row_ids) :] = row_ids
-            engine.reset(len(ids))
-            engine.feed(padded, lengths)
-            out[start : start + len(chunk)] = np.concatenate(engine.get_state(), 1)
+            ids = [i if len(i) else np.zeros(1, np.int64) for i in ids]  # id 0
+            generator.warm_up(ids)  # every code read to its end, side by side
+            states = generator.engine.get_state()  # per layer: (codes, units)
+            out[start : start + len(chunk)] = np.concatenate(states, axis=1)
         return out
 
 

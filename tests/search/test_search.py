@@ -179,3 +179,21 @@ def test_encoders_ignore_padding(kind, pooling):
         table = np.asarray(encoder.layers[1].embeddings)
         pooled = table[[3, 4]].mean(0) if pooling == "mean" else table[[3, 4]].max(0)
         np.testing.assert_allclose(np.asarray(encoder(short))[0], pooled, atol=1e-6)
+
+
+def test_charlstm_features_are_each_codes_final_states(trained_run):
+    """Codes read side by side (padded on the left) end in the states each code
+    reaches alone."""
+    from charlstm.search.model import CharFeatures
+
+    features = CharFeatures(trained_run, length=40)
+    codes = ["head bad", "fed\nbeef cafe gag", "a", "zzz"]  # "zzz": nothing known
+    together = features(codes)
+    engine, vocabulary = features.generator.engine, features.generator.vocabulary
+    for row, code in enumerate(codes):
+        ids = vocabulary.encode(code[:40], strict=False)
+        engine.reset(1)
+        engine.feed((ids if len(ids) else np.zeros(1, np.int64))[None, :])
+        alone = np.concatenate(engine.get_state(), axis=1)[0]
+        np.testing.assert_allclose(together[row], alone, atol=1e-5)
+    assert together.shape == (4, features.width)
