@@ -85,6 +85,29 @@ def read_python(path: Path) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+class ParsedSources:
+    """Iterates over the Python files of `sources` as (path, ast tree, lines with
+    their "\\n"); files that cannot be decoded or parsed are counted in
+    `skipped` instead."""
+
+    def __init__(self, sources, pattern: str = "*.py"):
+        self.paths = source_files(sources, pattern)
+        self.skipped = 0
+
+    def __iter__(self):
+        for path in self.paths:
+            text = read_python(path)
+            try:
+                tree = ast.parse(text) if text is not None else None
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
+            if tree is None:
+                self.skipped += 1
+                continue
+            lines = text.split("\n")
+            yield path, tree, [line + "\n" for line in lines[:-1]] + [lines[-1]]
+
+
 def leading_whitespace(line: str) -> str:
     """The spaces, tabs and form feeds that start `line`."""
     return line[: len(line) - len(line.lstrip(" \t\f"))]
@@ -153,23 +176,14 @@ def extract_functions(
     >>> examples, skipped = extract_functions("src/")
     >>> print(examples[0].prompt + examples[0].body)
     """
-    examples, skipped = [], 0
-    for path in source_files(sources, pattern):
-        text = read_python(path)
-        try:
-            tree = ast.parse(text) if text is not None else None
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            tree = None
-        if tree is None:
-            skipped += 1
-            continue
-        lines = text.split("\n")
-        lines = [line + "\n" for line in lines[:-1]] + [lines[-1]]
+    parsed = ParsedSources(sources, pattern)
+    examples = []
+    for path, tree, lines in parsed:
         for node, qualified in _functions(tree, ""):
             example = _example(str(path), node, qualified, lines)
             if example is not None:
                 examples.append(example)
-    return examples, skipped
+    return examples, parsed.skipped
 
 
 def select_examples(

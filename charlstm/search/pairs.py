@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from charlstm.eval.functions import read_python, source_files
+from charlstm.eval.functions import ParsedSources
 from charlstm.utils.checks import InputError
 
 
@@ -68,18 +68,9 @@ def extract_pairs(
     >>> pairs, skipped = extract_pairs("my_project/")
     >>> pairs[0].docstring, pairs[0].code
     """
-    pairs, skipped, seen = [], 0, set()
-    for path in source_files(sources, pattern):
-        text = read_python(path)
-        try:
-            tree = ast.parse(text) if text is not None else None
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            tree = None
-        if tree is None:
-            skipped += 1
-            continue
-        lines = text.split("\n")
-        lines = [line + "\n" for line in lines[:-1]] + [lines[-1]]
+    parsed = ParsedSources(sources, pattern)
+    pairs, seen = [], set()
+    for path, tree, lines in parsed:
         for node, name in _walk(tree, ""):
             docstring = ast.get_docstring(node, clean=True)
             if not docstring or not docstring.strip():
@@ -93,7 +84,7 @@ def extract_pairs(
                 node.decorator_list[0].lineno if node.decorator_list else node.lineno
             )
             pairs.append(CodePair(str(path), name, start, docstring, code))
-    return pairs, skipped
+    return pairs, parsed.skipped
 
 
 def split_by_file(
