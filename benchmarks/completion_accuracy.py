@@ -44,7 +44,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.data.corpus import clean_text, default_corpus_paths  # noqa: E402
+from charlstm.data.cleaning import clean_text  # noqa: E402
+from charlstm.data.corpus import default_corpus_paths  # noqa: E402
 
 HELD_OUT = 0.10  # share of the corpus's files held out, from the end
 UNLIMITED_EPOCHS = 1_000_000  # the budget ends training

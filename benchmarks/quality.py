@@ -36,7 +36,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import charlstm  # noqa: E402
-from charlstm.data.corpus import clean_text, default_corpus_paths  # noqa: E402
+from charlstm.data.cleaning import clean_text  # noqa: E402
+from charlstm.data.corpus import default_corpus_paths  # noqa: E402
 
 HELD_OUT_FILES = 0.10  # share of the (sorted) files held out
 SEED, TEMPERATURE, SAMPLE_CHARS = "def ", 0.8, 200

@@ -25,7 +25,7 @@ _EXPORTS = {
     "Vocabulary": "charlstm.data.vocabulary",
     "TokenVocabulary": "charlstm.data.tokens",
     "tokenize": "charlstm.data.tokens",
-    "clean_text": "charlstm.data.corpus",
+    "clean_text": "charlstm.data.cleaning",
     "read_text": "charlstm.data.corpus",
     "load_corpus": "charlstm.data.corpus",
     "StatefulBatches": "charlstm.data.batches",

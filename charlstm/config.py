@@ -18,6 +18,7 @@ from charlstm.utils.storage import atomic_write_text
 CELLS = ("lstm", "gru", "simple_rnn")
 INPUT_ENCODINGS = ("one_hot", "embedding")
 TOKEN_KINDS = ("char", "word")
+NORMAL_FORMS = ("nfc", "nfkc", "none")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
 LR_SCHEDULES = ("exponential", "cosine", "linear")
 
@@ -227,6 +228,27 @@ class DataConfig:
     )
     pattern: str = option("*", help="file-name glob inside directories, e.g. '*.py'")
     lowercase: bool = option(False, help="lowercase the text")
+    normalize: str = option(
+        "nfc",
+        help="Unicode normal form of the text: nfc (composed), nfkc (compatibility "
+        "characters too), none",
+        choices=NORMAL_FORMS,
+    )
+    ascii: bool = option(
+        False,
+        help="fold the text to ASCII (accents removed, other characters dropped), "
+        "as Frank (2022) cleaned its corpora",
+    )
+    min_char_count: int = option(
+        2,
+        help="characters seen fewer times share one unknown id",
+        backends=("lstm",),
+    )
+    max_unknown_share: float = option(
+        0.01,
+        help="refuse a corpus of which a larger share is unknown, dropped or "
+        "undecodable",
+    )
     batch_size: int = option(64, help="parallel streams per batch")
     sequence_length: int = option(
         50, help="time steps per batch (the truncated backpropagation length)"
@@ -247,6 +269,21 @@ class DataConfig:
     )
 
     def __post_init__(self):
+        check(
+            self.normalize in NORMAL_FORMS,
+            f"`normalize` must be one of {NORMAL_FORMS}.",
+            normalize=self.normalize,
+        )
+        check(
+            is_int(self.min_char_count) and self.min_char_count >= 1,
+            "`min_char_count` must be an integer >= 1.",
+            min_char_count=self.min_char_count,
+        )
+        check(
+            0 <= self.max_unknown_share <= 1,
+            "`max_unknown_share` must be in [0, 1].",
+            max_unknown_share=self.max_unknown_share,
+        )
         check(
             self.tokens in TOKEN_KINDS,
             f"`tokens` must be one of {TOKEN_KINDS}.",
@@ -300,6 +337,15 @@ TRAINING_BEFORE_OPTIMIZER_FIELDS = {
     "lr_schedule": "exponential",
 }
 
+# How a run whose config.json predates Unicode corpora read its text: folded to
+# ASCII, every character kept in the vocabulary, nothing refused.
+DATA_BEFORE_UNICODE_FIELDS = {
+    "normalize": "none",
+    "ascii": True,
+    "min_char_count": 1,
+    "max_unknown_share": 1.0,
+}
+
 # A run's backend, as `config.json` names it, and as messages name it.
 BACKEND_NAMES = {"lstm": "an LSTM", "gpt2": "a GPT-2"}
 
@@ -334,13 +380,15 @@ class RunConfig:
                 f"{BACKEND_NAMES[cls.backend]} run: charlstm.load, generate and "
                 f"evaluate read either. Received: backend={found!r}"
             )
-        model = d.get("model", {})
-        if cls.model_config is ModelConfig:
-            # Runs written before these fields existed trained this way.
+        model, data = d.get("model", {}), d.get("data", {})
+        # Runs written before these fields existed trained this way.
+        if cls.model_config is ModelConfig and isinstance(model, dict):
             model = {**TRAINING_BEFORE_OPTIMIZER_FIELDS, **model}
+        if isinstance(data, dict) and "normalize" not in data:
+            data = {**DATA_BEFORE_UNICODE_FIELDS, **data}
         sections = (
             ("model", cls.model_config, model),
-            ("data", DataConfig, d.get("data", {})),
+            ("data", DataConfig, data),
             ("training", TrainingConfig, d.get("training", {})),
         )
         for name, section, values in sections:
@@ -358,7 +406,7 @@ class RunConfig:
                 )
         return cls(
             model=cls.model_config(**model),
-            data=DataConfig(**d.get("data", {})),
+            data=DataConfig(**data),
             training=TrainingConfig(**d.get("training", {})),
             version=d.get("version", ""),
         )

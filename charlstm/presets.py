@@ -3,10 +3,11 @@
 - `perez2021`: the char-RNN baseline of Perez, Ottens and Viswanathan,
   "Automatic Code Generation using Pre-Trained Language Models" (2021): LSTM
   2 x 128, one-hot input, sequence 50, batch 50, RMSprop at 0.002 decaying by
-  0.97 per epoch, gradient norm clipped at 5.
+  0.97 per epoch, gradient norm clipped at 5, text folded to ASCII.
 - `frank2022`: Frank, "Generating Python with Character Level LSTMs" (2022):
   LSTM 3 x 512, dropout 0.5, one-hot input, sequence 100, batch 64, RMSprop at
-  0.0015, gradient norm clipped at 5, lowercased text (both of its corpora were).
+  0.0015, gradient norm clipped at 5, text folded to ASCII and lowercased (both
+  of its corpora were).
 
 `seed000` and `seed002`, their names in charlstm 0.1's first releases, are
 accepted as aliases.
@@ -33,7 +34,7 @@ PRESETS = {
             lr_decay=0.97,
             l2=0.0,
         ),
-        "data": dict(sequence_length=50, batch_size=50),
+        "data": dict(sequence_length=50, batch_size=50, ascii=True),
     },
     "frank2022": {
         "model": dict(
@@ -49,7 +50,7 @@ PRESETS = {
             lr_decay=1.0,
             l2=0.0,
         ),
-        "data": dict(sequence_length=100, batch_size=64, lowercase=True),
+        "data": dict(sequence_length=100, batch_size=64, lowercase=True, ascii=True),
     },
 }
 # Old names, still accepted.

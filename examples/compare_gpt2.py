@@ -132,9 +132,9 @@ def main():
         }
         if held_out is not None:
             evaluate = charlstm.evaluate if name == "lstm" else evaluate_gpt2
-            row["held_out_bits_per_char"] = evaluate(generator, text=held_out)[
-                "bits_per_char"
-            ]
+            scores = evaluate(generator, text=held_out)
+            row["held_out_bits_per_char"] = scores["bits_per_char"]
+            row["held_out_characters"] = scores["characters"]
         if examples:
             row.update(codegen_figures(generator, examples, text, args.codegen_length))
         rows[name] = row

@@ -211,7 +211,7 @@ def test_run_config_json_round_trip(tmp_path):
 
 
 def test_run_config_from_partial_dict_uses_defaults():
-    config = RunConfig.from_dict({"model": {"units": 16}})
+    config = RunConfig.from_dict({"model": {"units": 16}, "data": {"normalize": "nfc"}})
     assert config.model.units == 16
     assert config.data == DataConfig()
     assert config.training == TrainingConfig()
@@ -228,6 +228,27 @@ def test_a_config_from_before_the_optimizer_fields_keeps_its_training():
     new = RunConfig.from_dict(RunConfig().to_dict())
     assert new.model.optimizer == ModelConfig().optimizer
     assert new.model.lr_schedule == ModelConfig().lr_schedule
+
+
+def test_a_config_from_before_unicode_corpora_keeps_reading_ascii():
+    # Runs saved before Unicode corpora folded their text to ASCII and kept every
+    # character; resuming them must read the corpus the same way.
+    old = RunConfig.from_dict({"data": {"batch_size": 8, "lowercase": True}})
+    assert old.data.ascii is True and old.data.normalize == "none"
+    assert old.data.min_char_count == 1 and old.data.max_unknown_share == 1.0
+    assert old.data.batch_size == 8 and old.data.lowercase is True
+    new = RunConfig.from_dict(RunConfig().to_dict())
+    assert new.data == DataConfig()
+    assert DataConfig().ascii is False and DataConfig().normalize == "nfc"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("normalize", "nfd"), ("min_char_count", 0), ("max_unknown_share", 1.5)],
+)
+def test_bad_unicode_settings_name_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        DataConfig(**{field: value})
 
 
 def test_defaults_are_not_shared_between_instances():

@@ -109,23 +109,21 @@ def _run_data_config(run_dir):
         return None
 
 
-def training_corpus(args) -> tuple[bytearray | None, str]:
+def training_corpus(args) -> tuple[str | None, str]:
     """The training text for novelty (None if skipped), and where it came from.
 
-    --training-corpus is read with the run's pattern and lowercasing; without
+    --training-corpus is read and cleaned as the run's corpus was; without
     it, the run's own corpus sources are (the embedded default corpus when the
     run lists none). A run whose corpus cannot be found gets a note and no
     novelty figures.
     """
-    from charlstm.data.corpus import default_corpus_paths, read_bytes
+    from charlstm.data.corpus import default_corpus_paths, read_text
 
     if args.no_novelty:
         return None, "skipped (--no-novelty)"
     data = _run_data_config(args.run_dir)
-    pattern = data.pattern if data else "*"
-    lowercase = data.lowercase if data else False
     if args.training_corpus:
-        text, _ = read_bytes(args.training_corpus, pattern, lowercase)
+        text = read_text(args.training_corpus, data)
         return text, " ".join(args.training_corpus)
     if data is None:
         note("novelty skipped: the run has no charlstm config; give --training-corpus")
@@ -139,8 +137,7 @@ def training_corpus(args) -> tuple[bytearray | None, str]:
             "give --training-corpus"
         )
         return None, f"skipped ({missing[0]} not found)"
-    text, _ = read_bytes(sources, pattern, lowercase)
-    return text, where
+    return read_text(sources, data), where
 
 
 def run(args) -> int:

@@ -125,6 +125,25 @@ def _flag_of(error: InputError) -> str:
     return ""
 
 
+def note_outside(generator, text: str, what: str = "") -> None:
+    """Notes the characters of `text` outside the run's vocabulary: read as its
+    unknown id, or (a vocabulary without one) dropped. `what`: "seed ", ..."""
+    vocabulary = getattr(generator, "vocabulary", None)
+    outside = vocabulary.outside(text) if vocabulary is not None else []
+    if not outside:
+        return
+    listed = ", ".join(repr(c) for c in outside[:20])
+    more = f" and {len(outside) - 20} more" if len(outside) > 20 else ""
+    if vocabulary.unknown_id is not None:
+        done = "read as its unknown id"
+    else:
+        done = "dropped"
+    note(
+        f"{len(outside)} {what}character(s) outside the vocabulary, {done}: "
+        f"{listed}{more}"
+    )
+
+
 def add_strict_option(parser, default: bool) -> None:
     """`--strict` / `--no-strict`: characters outside the vocabulary are an error,
     or are dropped with a note."""

@@ -17,7 +17,7 @@ from charlstm.cli.common import (
     add_sampling_options,
     add_strict_option,
     load_generator,
-    note,
+    note_outside,
 )
 from charlstm.infer.sampling import Sampling
 from charlstm.utils.checks import InputError
@@ -125,16 +125,18 @@ def complete_request(generator, request: dict, defaults: dict):
 
 
 def answer(generator, request: dict, defaults: dict) -> dict:
-    """The JSON-ready answer to one request: `completions`, and `dropped` (the
-    characters outside the vocabulary) if any; `id` echoed if given."""
+    """The JSON-ready answer to one request: `completions`, and the characters
+    outside the vocabulary if any: `unknown` (read as its unknown id) or
+    `dropped` (by a vocabulary without one); `id` echoed if given."""
     found, settings = complete_request(generator, request, defaults)
     result = {"id": request["id"]} if "id" in request else {}
     result["completions"] = [
         c.to_dict(confidence=bool(settings["confidence"])) for c in found
     ]
-    dropped = generator.vocabulary.unknown(settings["context"] + settings["prefix"])
-    if dropped:
-        result["dropped"] = dropped
+    vocabulary = generator.vocabulary
+    outside = vocabulary.outside(settings["context"] + settings["prefix"])
+    if outside:
+        result["unknown" if vocabulary.unknown_id is not None else "dropped"] = outside
     return result
 
 
@@ -175,12 +177,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(answer(generator, {}, defaults)))
         return 0
-    dropped = generator.vocabulary.unknown(context + args.prefix)
-    if dropped and not args.strict:
-        note(
-            f"dropped {len(dropped)} character(s) not in the vocabulary: "
-            + ", ".join(repr(c) for c in dropped)
-        )
+    if not (args.strict and generator.vocabulary.unknown(context + args.prefix)):
+        note_outside(generator, context + args.prefix)
     found, _ = complete_request(generator, {}, defaults)
     line = args.prefix.split("\n")[-1]
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

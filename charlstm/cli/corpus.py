@@ -22,6 +22,11 @@ def add_parser(commands):
     common.add_argument("--force", action="store_true", help="replace --out")
     common.add_argument("--lowercase", action="store_true", help="lowercase the text")
     common.add_argument(
+        "--ascii",
+        action="store_true",
+        help="fold the text to ASCII (accents removed, other characters dropped)",
+    )
+    common.add_argument(
         "--cache", metavar="DIR", help="page and archive cache (~/.cache/charlstm)"
     )
     common.add_argument("--timeout", type=float, metavar="S", help="default 30")
@@ -88,6 +93,7 @@ def run(args) -> int:
                     "max_line_length",
                     "separator",
                     "lowercase",
+                    "ascii",
                 ),
             )
             stats = datasets.build_python_corpus(
@@ -101,6 +107,7 @@ def run(args) -> int:
                     "title_class",
                     "description_class",
                     "lowercase",
+                    "ascii",
                 )
             )
             stats = datasets.build_catalog_corpus(

@@ -2,8 +2,8 @@
 
 The run's backend scores the text (`charlstm.backends`): an LSTM run statefully,
 stream by stream, on the numpy engine when it supports the model (no
-TensorFlow); a GPT-2 run in sliding windows. Both count characters, so the
-figures compare.
+TensorFlow); a GPT-2 run in sliding windows. Both score every character of the
+text, read and cleaned as the run's corpus was, so the figures compare.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from charlstm.cli.common import (
     note,
 )
 
-KEYS = ("loss", "bits_per_char", "perplexity", "characters")
+KEYS = (
+    "loss",
+    "bits_per_char",
+    "perplexity",
+    "characters",
+    "unknown_characters",
+    "bits_per_char_known",
+)
 
 
 def add_parser(commands):
@@ -25,7 +32,10 @@ def add_parser(commands):
         "evaluate",
         help="loss and bits per character on held-out text (JSON)",
         description="Score held-out text with a trained run and print "
-        '{"loss", "bits_per_char", "perplexity", "characters"} as JSON.',
+        '{"loss", "bits_per_char", "perplexity", "characters", '
+        '"unknown_characters", "bits_per_char_known"} as JSON: every character '
+        "is scored, those outside the vocabulary as its unknown id (counted in "
+        "unknown_characters; bits_per_char_known leaves them out).",
     )
     add_run_arguments(e)
     e.add_argument("corpus", nargs="+", metavar="CORPUS", help="files or directories")
@@ -44,12 +54,12 @@ def run(args) -> int:
     backend = run_backend(args.run_dir)
     generator = load_generator(args)
     data = run_config_class(backend).load(RunFiles(args.run_dir).config).data
-    text = read_text(args.corpus, args.pattern, data.lowercase)
+    text = read_text(args.corpus, data, pattern=args.pattern)
     scores = get_backend(backend).evaluate_text(generator, text)
     if scores.get("unknown_dropped"):
         note(
             f"{scores['unknown_dropped']:,} characters outside the vocabulary were "
-            "dropped"
+            "dropped (the run's vocabulary predates unknown ids)"
         )
     print(json.dumps({k: scores[k] for k in KEYS}))
     return 0

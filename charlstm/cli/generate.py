@@ -16,7 +16,7 @@ from charlstm.cli.common import (
     add_sampling_options,
     add_strict_option,
     load_generator,
-    note,
+    note_outside,
     positive_int,
     sampling_from,
 )
@@ -58,12 +58,8 @@ def add_parser(commands):
 def run(args) -> int:
     sampling = sampling_from(args, stop=tuple(args.stop or ()))
     generator = load_generator(args)
-    dropped = generator.unknown(args.seed)
-    if dropped and not args.strict:
-        note(
-            f"dropped {len(dropped)} seed character(s) not in the vocabulary: "
-            + ", ".join(repr(c) for c in dropped)
-        )
+    if not (args.strict and generator.unknown(args.seed)):  # else: an error
+        note_outside(generator, args.seed, "seed ")
     texts = generator.generate(
         args.seed,
         args.length,

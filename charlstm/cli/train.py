@@ -209,6 +209,7 @@ def run(args) -> int:
             time_budget=args.time_budget,
             callbacks=callbacks,
             verbose=0 if args.quiet else 1,
+            on_corpus=lambda stats: note(stats.describe()),
             **options,
         )
     except TrainingInterrupted as stop:
@@ -218,7 +219,6 @@ def run(args) -> int:
             f"{run_dir}"
         )
         return 143 if stop.signal_name == "SIGTERM" else 130
-    note(result.describe_corpus())
     if result.untrained:
         note(f"nothing to train: {result.untrained}")
         return 0

@@ -19,6 +19,7 @@ from charlstm.cli.common import (
     add_sampling_options,
     load_generator,
     note,
+    note_outside,
     sampling_from,
 )
 from charlstm.utils.checks import InputError
@@ -118,6 +119,7 @@ def _read_text(path: str) -> str:
 
 def run(args) -> int:
     from charlstm.config import RunConfig
+    from charlstm.data.cleaning import clean_text
     from charlstm.interpret.activations import record_activations, record_generation
     from charlstm.interpret.features import text_features
     from charlstm.interpret.neurons import parse_neurons, rank_neurons, report
@@ -133,21 +135,20 @@ def run(args) -> int:
     neurons = None
     if args.neurons.strip() != "auto":
         neurons = parse_neurons(args.neurons, config.num_layers, config.units, kinds)
-    lowercase = RunConfig.load(RunFiles(args.run_dir).config).data.lowercase
+    data = RunConfig.load(RunFiles(args.run_dir).config).data
+    form = (data.lowercase, data.normalize, data.ascii)  # as the corpus was read
     if text is not None:
-        acts = record_activations(generator, text.lower() if lowercase else text)
+        text = clean_text(text, *form)
+        note_outside(generator, text)
+        acts = record_activations(generator, text)
         source = f"{args.text} (read)"
     else:
-        seed = args.seed.lower() if lowercase else args.seed
+        seed = clean_text(args.seed, *form)
+        note_outside(generator, seed, "seed ")
         length = DEFAULT_LENGTH if args.length is None else args.length
         acts = record_generation(generator, seed, length, sampling_from(args))
         source = (
             f"generated from the seed {args.seed!r}, temperature {args.temperature}"
-        )
-    if acts.dropped:
-        note(
-            f"{acts.dropped_count} character(s) outside the vocabulary were dropped: "
-            + ", ".join(repr(c) for c in acts.dropped)
         )
     features = text_features(acts.text, args.language)
     ranking = rank_neurons(acts, features, top_k=args.top)

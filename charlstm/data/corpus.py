@@ -1,18 +1,23 @@
-"""Reading and cleaning text corpora.
+"""Reading text corpora: files, directories or a string -> cleaned text, its
+statistics, and its encoding.
 
-Cleaning follows Frank, "Generating Python with Character Level LSTMs" (2022):
-accented letters become their base letter, every other non-ASCII character is
-dropped, and the text is optionally lowercased. The result is pure ASCII, so a
-cleaned corpus is held as bytes (one byte per character) and turned into integer
-ids without a Python-level loop.
+Text is decoded as UTF-8 (undecodable bytes are removed and counted), cleaned
+(`charlstm.data.cleaning`: Unicode normal form NFC by default, folding to ASCII
+on request) and encoded with a vocabulary of the corpus's own characters.
+Characters seen fewer than `min_char_count` times share one unknown id, which
+the model learns like any other, so any text can be encoded. Before a model is
+trained, `load_corpus` refuses a corpus of which more than `max_unknown_share`
+was dropped, undecodable or unknown, naming the setting that accepts it.
 """
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import fnmatch
 import mmap
 import os
+import re
 import sysconfig
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,65 +25,59 @@ from pathlib import Path
 
 import numpy as np
 
-from charlstm.data.vocabulary import Vocabulary
+from charlstm.data.cleaning import clean
+from charlstm.data.vocabulary import Vocabulary, character_counts
 from charlstm.utils.checks import InputError
 
 # Files larger than this are memory-mapped instead of read into memory at once.
 MMAP_THRESHOLD = 64 * 1024 * 1024
-# Cleaned text is produced in chunks of this many bytes of input.
+# Text is decoded and cleaned in chunks of this many bytes of input.
 CHUNK_BYTES = 16 * 1024 * 1024
 # A file with a NUL byte in its first block is treated as binary.
 BINARY_SNIFF_BYTES = 8192
-
-_ACCENTS = {
-    "a": "àáâãäå",
-    "c": "ç",
-    "e": "èéë",
-    "i": "ìíï",
-    "o": "òóõö",
-    "n": "ñ",
-    "u": "ùúü",
-}
-_CLEAN_TABLE = {ord(c): base for base, chars in _ACCENTS.items() for c in chars}
-_CLEAN_TABLE.update(
-    {ord(c.upper()): base.upper() for base, chars in _ACCENTS.items() for c in chars}
-)
-_CLEAN_TABLE[ord("µ")] = "u"
+# Bytes that are not UTF-8, as the "surrogateescape" error handler decodes them.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
 class TextStats:
-    """What reading a corpus found."""
+    """What reading and encoding a corpus found."""
 
     files: int = 0  # files read
     characters: int = 0  # characters kept after cleaning
-    replaced_bytes: int = 0  # undecodable byte sequences replaced (then dropped)
-    dropped_characters: int = 0  # non-ASCII characters removed by cleaning
+    undecodable_bytes: int = 0  # bytes that are not UTF-8, removed
+    dropped_characters: int = 0  # characters folding to ASCII removed
     skipped_binary: list[str] = field(default_factory=list)  # binary files skipped
+    unknown_characters: int = 0  # characters encoded as the unknown id (or
+    # dropped, by a vocabulary without one)
+    vocabulary_size: int = 0  # ids, the unknown id included
+
+    @property
+    def lost_share(self) -> float:
+        """The share of the text read that was dropped, undecodable or unknown."""
+        lost = self.undecodable_bytes + self.dropped_characters
+        total = self.characters + lost
+        return (lost + self.unknown_characters) / total if total else 0.0
+
+    def describe(self) -> str:
+        """One line: files, characters, vocabulary, and what was lost."""
+        what = f"{self.files} file(s), " if self.files else ""
+        vocabulary = (
+            f", vocabulary {self.vocabulary_size}" if self.vocabulary_size else ""
+        )
+        parts = [
+            f"corpus: {what}{self.characters:,} characters{vocabulary}",
+            f"unknown {_share(self.unknown_characters, self.characters)}",
+            f"dropped {_share(self.dropped_characters, self.characters)}",
+            f"{self.undecodable_bytes:,} undecodable byte(s)",
+        ]
+        if self.skipped_binary:
+            parts.append(f"{len(self.skipped_binary)} binary file(s) skipped")
+        return ", ".join(parts)
 
 
-def clean_text(text: str, lowercase: bool = False) -> str:
-    """Clean text as Frank (2022) did: accents to base letters, other non-ASCII dropped.
-
-    Args:
-        text: str. The raw text.
-        lowercase: bool. Whether to lowercase the result.
-
-    Example:
-    >>> clean_text("Café µ-law ✓", lowercase=True)
-    'cafe u-law '
-    """
-    return _clean(text, lowercase)[0].decode("ascii")
-
-
-def _clean(text: str, lowercase: bool) -> tuple[bytes, int]:
-    """Cleans `text` to ASCII bytes; returns them and how many characters it dropped."""
-    if not text.isascii():
-        text = text.translate(_CLEAN_TABLE)
-    data = text.encode("ascii", "ignore")
-    if lowercase:
-        data = data.lower()
-    return data, len(text) - len(data)
+def _share(count: int, total: int) -> str:
+    return f"{count:,} ({100 * count / max(total, 1):.2f}%)"
 
 
 def _is_binary(path: Path) -> bool:
@@ -98,19 +97,29 @@ def _raw_chunks(path: Path) -> Iterator[bytes]:
             yield f.read()
 
 
-def _clean_file(path: Path, lowercase: bool, out: bytearray, stats: TextStats) -> None:
-    """Appends the cleaned text of one file to `out` and updates `stats`."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+def _decoded_lines(path: Path, stats: TextStats) -> Iterator[str]:
+    """Yields the text of a file in pieces that end at a newline (or the end of
+    the file), so that each piece normalises as it would inside the whole text;
+    undecodable bytes are removed and counted."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    carry = ""
     for raw in _raw_chunks(path):
-        text = decoder.decode(raw)
-        stats.replaced_bytes += text.count("\ufffd")
-        data, dropped = _clean(text, lowercase)
-        stats.dropped_characters += dropped
-        out += data
-    tail = decoder.decode(b"", final=True)
-    stats.replaced_bytes += tail.count("\ufffd")
-    stats.dropped_characters += len(tail)
-    stats.files += 1
+        text = carry + decoder.decode(raw)
+        cut = text.rfind("\n") + 1
+        carry = text[cut:]
+        if cut:
+            yield _remove_undecodable(text[:cut], stats)
+    rest = carry + decoder.decode(b"", final=True)
+    if rest:
+        yield _remove_undecodable(rest, stats)
+
+
+def _remove_undecodable(text: str, stats: TextStats) -> str:
+    if text.isascii():
+        return text
+    text, count = _UNDECODABLE.subn("", text)
+    stats.undecodable_bytes += count
+    return text
 
 
 def _expand(
@@ -143,61 +152,87 @@ def _expand(
     return files
 
 
-def read_bytes(
-    sources: str | os.PathLike | Iterable[str | os.PathLike],
-    pattern: str = "*",
-    lowercase: bool = False,
-) -> tuple[bytearray, TextStats]:
-    """Reads and cleans files or directories into one ASCII byte string.
+def data_config(data=None, **options):
+    """`data` (a `DataConfig`, or the defaults) with field `options` replaced."""
+    from charlstm.config import DataConfig
+
+    data = data if data is not None else DataConfig()
+    options = {k: v for k, v in options.items() if v is not None}
+    return dataclasses.replace(data, **options) if options else data
+
+
+def read_pieces(sources=None, text: str | None = None, data=None):
+    """Reads and cleans a corpus as `data` (a `DataConfig`) says, in pieces that
+    end at newlines (no second copy of a large corpus).
 
     Args:
-        sources: path or list of paths. Files, or directories searched recursively
-            (hidden files and directories are skipped).
-        pattern: str. Glob on file names applied inside directories, e.g. "*.py".
-        lowercase: bool. Whether to lowercase the text.
+        sources: path, list of paths, or None. Files, or directories searched
+            recursively (hidden files and directories are skipped); None (with no
+            `text`) reads the embedded default corpus (`default_corpus_paths()`).
+        text: str or None. Clean this text instead of reading files.
+        data: DataConfig or None. `pattern`, `lowercase`, `normalize`, `ascii`.
 
     Returns:
-        The cleaned text as a bytearray, and a `TextStats`.
+        A list of str and a `TextStats` (files, characters, what was dropped).
     """
-    if isinstance(sources, (str, os.PathLike)):
-        sources = [sources]
+    data = data_config(data)
     stats = TextStats()
-    out = bytearray()
-    for path, explicit in _expand(sources, pattern):
-        if _is_binary(path):
-            if explicit:
-                raise InputError(
-                    f"corpus file is binary (it contains NUL bytes), not text: "
-                    f"{str(path)!r}"
-                )
-            stats.skipped_binary.append(str(path))
-            continue
-        _clean_file(path, lowercase, out, stats)
-    stats.characters = len(out)
-    if not out:
+    form = (data.lowercase, data.normalize, data.ascii)
+    if text is not None:
+        if not isinstance(text, str):
+            raise InputError(
+                f"`text` must be a string. Received: {type(text).__name__}"
+            )
+        pieces = [_clean_piece(text, form, stats)]
+    else:
+        if isinstance(sources, (str, os.PathLike)):
+            sources = [sources]
+        if sources is None:
+            sources = default_corpus_paths()
+        pieces = []
+        for path, explicit in _expand(sources, data.pattern):
+            if _is_binary(path):
+                if explicit:
+                    raise InputError(
+                        f"corpus file is binary (it contains NUL bytes), not text: "
+                        f"{str(path)!r}"
+                    )
+                stats.skipped_binary.append(str(path))
+                continue
+            pieces += [
+                _clean_piece(p, form, stats) for p in _decoded_lines(path, stats)
+            ]
+            stats.files += 1
+    pieces = [p for p in pieces if p]
+    stats.characters = sum(map(len, pieces))
+    if not pieces:
+        where = "`text`" if text is not None else f"{stats.files} file(s)"
         raise InputError(
-            "the corpus is empty after cleaning: no ASCII text was found in "
-            f"{stats.files} file(s)."
+            f"the corpus is empty after cleaning: no characters were kept from {where}."
         )
-    return out, stats  # a bytearray: no second copy of a large corpus
+    return pieces, stats
 
 
-def read_text(
-    sources: str | os.PathLike | Iterable[str | os.PathLike],
-    pattern: str = "*",
-    lowercase: bool = False,
-) -> str:
+def _clean_piece(text: str, form, stats: TextStats) -> str:
+    cleaned, dropped = clean(text, *form)
+    stats.dropped_characters += dropped
+    return cleaned
+
+
+def read_text(sources=None, data=None, **options) -> str:
     """Reads and cleans files or directories into one string.
 
     Args:
-        sources: path or list of paths. Files, or directories searched recursively.
-        pattern: str. Glob on file names applied inside directories, e.g. "*.py".
-        lowercase: bool. Whether to lowercase the text.
+        sources: path, list of paths, or None (the default corpus).
+        data: DataConfig or None. How to read and clean (defaults if None).
+        **options: `DataConfig` fields that replace those of `data`: `pattern`
+            (file-name glob inside directories), `lowercase`, `normalize`,
+            `ascii`.
 
     Example:
     >>> text = read_text("src/", pattern="*.py")
     """
-    return read_bytes(sources, pattern, lowercase)[0].decode("ascii")
+    return "".join(read_pieces(sources, data=data_config(data, **options))[0])
 
 
 def default_corpus_paths(max_characters: int = 2_000_000) -> list[Path]:
@@ -232,17 +267,25 @@ class Corpus:
     ids: np.ndarray  # (characters or tokens,) smallest unsigned dtype
     vocabulary: Vocabulary  # or a `TokenVocabulary` in word mode
     stats: TextStats
-    unknown_dropped: int = 0  # characters dropped as outside a given vocabulary
+
+    @property
+    def unknown_dropped(self) -> int:
+        """Characters dropped as outside a vocabulary without an unknown id."""
+        return (
+            0
+            if self.vocabulary.unknown_id is not None
+            else (self.stats.unknown_characters)
+        )
 
 
 def load_corpus(
     sources=None,
     text: str | None = None,
-    pattern: str = "*",
-    lowercase: bool = False,
-    vocabulary: Vocabulary | None = None,
-    tokens: str = "char",
-    max_tokens: int = 4000,
+    *,
+    vocabulary=None,
+    data=None,
+    check: bool = True,
+    **options,
 ) -> Corpus:
     """Reads, cleans and encodes a corpus.
 
@@ -250,59 +293,53 @@ def load_corpus(
         sources: path, list of paths, or None. Files or directories; None (with no
             `text`) reads the embedded default corpus (`default_corpus_paths()`).
         text: str or None. Use this text instead of reading files.
-        pattern: str. File-name glob inside directories, e.g. "*.py".
-        lowercase: bool. Whether to lowercase the text.
         vocabulary: Vocabulary, TokenVocabulary or None. Encode with this
-            vocabulary (characters outside it are dropped and counted) instead of
-            the corpus's own.
-        tokens: "char" (one id per character) or "word" (`charlstm.data.tokens`:
-            identifiers, numbers, operators, runs of spaces). Only used when no
-            `vocabulary` is given.
-        max_tokens: int. Word mode: at most this many tokens in the vocabulary,
-            every character of the corpus among them.
+            vocabulary (a resumed run's) instead of the corpus's own; characters
+            outside it become its unknown id, or are dropped by a vocabulary
+            without one (written before Unicode corpora), and are counted.
+        data: DataConfig or None. How to read, clean and encode (defaults if None):
+            `pattern`, `lowercase`, `normalize`, `ascii`, `tokens`, `max_tokens`,
+            `min_char_count`, `max_unknown_share`.
+        check: bool. Refuse a corpus of which more than `max_unknown_share` was
+            dropped, undecodable or unknown.
+        **options: `DataConfig` fields that replace those of `data`.
 
     Example:
-    >>> corpus = load_corpus(text="def f(x):\\n    return x\\n")
-    >>> corpus.vocabulary.size
+    >>> corpus = load_corpus(text="def f(x):\\n    return x\\n", min_char_count=1)
+    >>> corpus.vocabulary.size  # 13 characters and the unknown id
     14
     """
-    if text is not None:
-        data, dropped = _clean(text, lowercase)
-        if not data:
-            raise InputError("`text` is empty after cleaning: no ASCII characters.")
-        stats = TextStats(files=0, characters=len(data), dropped_characters=dropped)
-    else:
-        data, stats = read_bytes(
-            default_corpus_paths() if sources is None else sources, pattern, lowercase
-        )
-    unknown_dropped = 0
-    if vocabulary is None and tokens == "word":
+    data = data_config(data, **options)
+    pieces, stats = read_pieces(sources, text, data)
+    counts = character_counts(pieces)
+    if vocabulary is None and data.tokens == "word":
         from charlstm.data.tokens import TokenVocabulary
 
-        vocabulary = TokenVocabulary.from_text(data, max_tokens)
-        ids = vocabulary.encode(data)
+        vocabulary = TokenVocabulary.from_text(
+            "".join(pieces), data.max_tokens, data.min_char_count, counts=counts
+        )
     elif vocabulary is None:
-        if tokens != "char":
-            raise InputError(
-                f"`tokens` must be 'char' or 'word'. Received: tokens={tokens!r}"
-            )
-        vocabulary = Vocabulary.from_text(data)
-        ids = vocabulary.encode(data)
-    else:
-        ids = vocabulary.encode(data, strict=False)
-        unknown_dropped = len(data) - vocabulary.character_count(ids)
-    return Corpus(ids, vocabulary, stats, unknown_dropped)
+        vocabulary = Vocabulary.from_counts(counts, data.min_char_count)
+    parts = [vocabulary.encode(p, strict=False) for p in pieces]
+    ids = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    del parts
+    stats.unknown_characters = sum(
+        n for c, n in counts.items() if c not in vocabulary.alphabet
+    )
+    stats.vocabulary_size = vocabulary.size
+    if check:
+        check_unknown_share(stats, data.max_unknown_share)
+    return Corpus(ids, vocabulary, stats)
 
 
-def load_run_corpus(data, sources=None, text: str | None = None, vocabulary=None):
-    """`load_corpus` as a run's `DataConfig` reads it (pattern, lowercasing,
-    tokens); with `vocabulary`, a resumed run's own."""
-    return load_corpus(
-        sources,
-        text,
-        data.pattern,
-        data.lowercase,
-        vocabulary,
-        tokens=data.tokens,
-        max_tokens=data.max_tokens,
+def check_unknown_share(stats: TextStats, limit: float) -> None:
+    """An InputError if more than `limit` of the text read was lost."""
+    if stats.lost_share <= limit:
+        return
+    raise InputError(
+        f"{100 * stats.lost_share:.2f}% of the corpus is unknown, dropped or "
+        f"undecodable, more than the {100 * limit:g}% allowed ({stats.describe()}); "
+        "accept it with --max-unknown-share (max_unknown_share="
+        f"{min(1.0, round(stats.lost_share + 0.005, 2)):g}), or keep more "
+        "characters (--min-char-count 1, or without --ascii)."
     )

@@ -3,7 +3,8 @@
 `tokenize` cuts cleaned text into tokens with one regular expression, trying at
 each position, in order:
 
-1. identifiers and keywords: `[A-Za-z_][A-Za-z0-9_]*`;
+1. identifiers, keywords and words: a letter or `_`, then letters, digits and
+   `_`, in any script (`naïve`, `переменная`);
 2. numbers: a digit, then letters, digits and underscores (`0x1F`, `1_000`,
    `10j`, `1e5`), optionally `.` and more of them (`3.14`);
 3. operators of two or three characters, longest first (`**=`, `->`, `==`, ...);
@@ -16,9 +17,10 @@ is what line completion stops at, and text can be cut after any newline without
 changing how either side is tokenized. Joining the tokens gives the text back
 exactly.
 
-`TokenVocabulary` holds every character of the corpus plus its most frequent
-longer tokens. A token outside the vocabulary is encoded as its characters, so
-any text made of the corpus's characters can be encoded.
+`TokenVocabulary` holds every character of the corpus seen at least
+`min_char_count` times, an unknown id for the others, and the corpus's most
+frequent longer tokens. A token outside the vocabulary is encoded as its
+characters, so any text can be encoded.
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ from collections import Counter
 
 import numpy as np
 
-from charlstm.data.vocabulary import smallest_uint_dtype
+from charlstm.data.vocabulary import (
+    UNKNOWN_CHARACTER,
+    _unknown_flag,
+    character_counts,
+    smallest_uint_dtype,
+)
 from charlstm.utils.checks import InputError, check_count
 from charlstm.utils.storage import atomic_write_text
 
@@ -68,8 +75,8 @@ OPERATORS = (
 )
 
 TOKEN_PATTERN = re.compile(
-    r"[A-Za-z_][A-Za-z0-9_]*"  # identifiers and keywords
-    r"|[0-9][A-Za-z0-9_]*(?:\.[0-9][A-Za-z0-9_]*)?"  # numbers
+    r"[^\W\d]\w*"  # identifiers, keywords, words (Unicode letters)
+    r"|\d\w*(?:\.\d\w*)?"  # numbers
     + "".join("|" + re.escape(op) for op in sorted(OPERATORS, key=len, reverse=True))
     + r"| +|\t+"  # runs of spaces, runs of tabs
     r"|(?s:.)"  # any other single character, the newline included
@@ -83,7 +90,7 @@ def tokenize(text: str) -> list[str]:
     """Splits text into word-level tokens; `"".join(tokenize(text)) == text`.
 
     Args:
-        text: str. The text (cleaned ASCII in training; any text works).
+        text: str. The text.
 
     Example:
     >>> tokenize("    x **= 10  # ok\\n")
@@ -105,7 +112,7 @@ def _pieces(text: str, size: int = TOKENIZE_CHUNK):
 
 def _as_str(text: str | bytes) -> str:
     if isinstance(text, (bytes, bytearray)):
-        return bytes(text).decode("latin-1")  # cleaned corpora are ASCII
+        return bytes(text).decode("utf-8")
     return text
 
 
@@ -113,13 +120,16 @@ class TokenVocabulary:
     """Maps word-level tokens to integer ids and back, with a character fallback.
 
     The same interface as `Vocabulary`, over tokens (`tokenize`). Ids follow the
-    sorted order of the tokens. Every single character of a token is itself in
-    the vocabulary, and a token outside it is encoded as its characters, so
-    `decode(encode(text)) == text` for any text over the vocabulary's characters.
+    sorted order of the tokens; an unknown id, if any, is the last. Every single
+    character of a token is itself in the vocabulary, and a token outside it is
+    encoded as its characters (the unknown id for characters outside the
+    vocabulary), so `decode(encode(text)) == text` for any text over the
+    vocabulary's characters.
 
     Args:
         tokens: iterable of str. The tokens; duplicates are removed and the rest
             sorted. Every character of every token must be a token too.
+        unknown: bool. Whether the vocabulary has an unknown id.
 
     Example:
     >>> vocab = TokenVocabulary.from_text("x = x + 1\\n", max_tokens=100)
@@ -132,7 +142,7 @@ class TokenVocabulary:
 
     kind = "word"
 
-    def __init__(self, tokens):
+    def __init__(self, tokens, unknown: bool = False):
         tokens = sorted(set(tokens))
         if not tokens:
             raise InputError("`tokens` must not be empty.")
@@ -140,74 +150,110 @@ class TokenVocabulary:
             raise InputError("`tokens` must be non-empty strings.")
         self._tokens = tokens
         self._index = {t: i for i, t in enumerate(tokens)}
-        self._alphabet = frozenset(t for t in tokens if len(t) == 1)
-        missing = sorted(set("".join(tokens)) - self._alphabet)
+        self.alphabet = frozenset(t for t in tokens if len(t) == 1)
+        self.unknown_id = len(tokens) if unknown else None
+        missing = sorted(set("".join(tokens)) - self.alphabet)
         if missing:
             raise InputError(
                 "every character of a token must be a token itself, for the "
                 f"character fallback. Received tokens without: {missing[:20]!r}"
             )
-        self.dtype = smallest_uint_dtype(len(tokens))
-        self._lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+        self.dtype = smallest_uint_dtype(self.size)
+        self._lengths = np.array([len(t) for t in self.tokens], dtype=np.int64)
 
     @classmethod
-    def from_text(cls, text: str | bytes, max_tokens: int) -> TokenVocabulary:
-        """Every character of `text`, then its most frequent longer tokens, up to
-        `max_tokens` in all (never fewer than the characters).
+    def from_text(
+        cls,
+        text: str | bytes,
+        max_tokens: int,
+        min_count: int = 1,
+        counts: dict | None = None,
+    ) -> TokenVocabulary:
+        """Every character of `text` seen at least `min_count` times, an unknown
+        id, then the most frequent longer tokens, up to `max_tokens` in all
+        (never fewer than the characters).
 
-        Ties in frequency are broken by the sorted order of the tokens.
+        Ties in frequency are broken by the sorted order of the tokens. Longer
+        tokens with a character below `min_count` are not kept.
+
+        Args:
+            counts: dict or None. The character counts of `text`, if known.
         """
         check_count("max_tokens", max_tokens)
         text = _as_str(text)
-        counts = Counter()
+        if counts is None:
+            counts = character_counts([text])
+        characters = {c for c, n in counts.items() if n >= min_count}
+        if not characters:
+            raise InputError(
+                f"no character occurs at least `min_char_count`={min_count} times; "
+                "give more text or a smaller --min-char-count."
+            )
+        found = Counter()
         for piece in _pieces(text):
-            counts.update(TOKEN_PATTERN.findall(piece))
-        characters = set(text)
+            found.update(TOKEN_PATTERN.findall(piece))
         longer = sorted(
-            (t for t in counts if len(t) > 1), key=lambda t: (-counts[t], t)
+            (t for t in found if len(t) > 1 and characters.issuperset(t)),
+            key=lambda t: (-found[t], t),
         )
-        return cls([*characters, *longer[: max(0, max_tokens - len(characters))]])
+        room = max(0, max_tokens - len(characters) - 1)
+        return cls([*characters, *longer[:room]], unknown=True)
 
     @property
     def tokens(self) -> list[str]:
-        """The tokens in id order: `tokens[i]` is the text of id i."""
-        return self._tokens
+        """The text of every id in id order: `tokens[i]` is the text of id i (the
+        unknown id's is U+FFFD)."""
+        unknown = [UNKNOWN_CHARACTER] if self.unknown_id is not None else []
+        return self._tokens + unknown
 
     @property
     def characters(self) -> str:
         """The single-character tokens (the fallback alphabet), sorted."""
-        return "".join(sorted(self._alphabet))
+        return "".join(sorted(self.alphabet))
 
     @property
     def size(self) -> int:
-        return len(self._tokens)
+        """The number of ids, the unknown id included."""
+        return len(self._tokens) + (self.unknown_id is not None)
 
     def __len__(self) -> int:
-        return len(self._tokens)
+        return self.size
 
     def __contains__(self, token: str) -> bool:
         return token in self._index
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, TokenVocabulary) and self._tokens == other._tokens
+        return (
+            isinstance(other, TokenVocabulary)
+            and self._tokens == other._tokens
+            and self.unknown_id == other.unknown_id
+        )
 
     def __repr__(self) -> str:
         longest = sorted(self._tokens, key=len, reverse=True)[:5]
         return f"TokenVocabulary(size={self.size}, longest={longest!r})"
 
+    def outside(self, text: str) -> list[str]:
+        """The sorted distinct characters of `text` outside the vocabulary: read
+        as the unknown id, or dropped by a vocabulary without one."""
+        return sorted(set(text) - self.alphabet)
+
     def unknown(self, text: str) -> list[str]:
-        """The sorted distinct characters of `text` that are not in the vocabulary."""
-        return sorted(set(text) - self._alphabet)
+        """The sorted distinct characters of `text` that cannot be encoded: those
+        outside a vocabulary without an unknown id (none otherwise)."""
+        if self.unknown_id is not None:
+            return []
+        return sorted(set(text) - self.alphabet)
 
     def encode(self, text: str | bytes, strict: bool = True) -> np.ndarray:
         """Encodes text to ids of dtype `self.dtype`; tokens outside the vocabulary
         become their characters.
 
         Args:
-            text: str or ASCII bytes. The text to encode.
-            strict: bool. If True, characters outside the vocabulary raise a
-                ValueError that lists them; if False they are dropped before the
-                text is tokenized.
+            text: str. The text to encode.
+            strict: bool. For a vocabulary without an unknown id: if True,
+                characters outside it raise an InputError that lists them; if
+                False they are dropped before the text is tokenized.
         """
         text = _as_str(text)
         unknown = self.unknown(text)
@@ -220,14 +266,14 @@ class TokenVocabulary:
                     f"{listed}{more}. Pass strict=False to drop them."
                 )
             text = text.translate(dict.fromkeys(map(ord, unknown)))
-        index = self._index
+        index, unknown_id = self._index, self.unknown_id
         parts = []
         for piece in _pieces(text):
             ids = []
             for token in TOKEN_PATTERN.findall(piece):
                 i = index.get(token)
                 if i is None:
-                    ids.extend(index[c] for c in token)
+                    ids.extend(index.get(c, unknown_id) for c in token)
                 else:
                     ids.append(i)
             parts.append(np.array(ids, dtype=self.dtype))
@@ -236,8 +282,8 @@ class TokenVocabulary:
         return np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
 
     def decode(self, ids) -> str:
-        """Decodes a sequence of ids to a string."""
-        tokens = self._tokens
+        """Decodes a sequence of ids to a string (the unknown id to U+FFFD)."""
+        tokens = self.tokens
         return "".join(tokens[int(i)] for i in np.asarray(ids).ravel())
 
     def character_count(self, ids) -> int:
@@ -246,7 +292,8 @@ class TokenVocabulary:
 
     def partial_suffix(self, text: str) -> int:
         """How many characters at the end of `text` the next token may extend: the
-        last token's, unless it is a newline or all of `text`.
+        last token's, unless it is a newline, all of `text`, or holds a
+        character outside the vocabulary (no token spells it).
 
         Line completion re-reads them as part of its first tokens ("token
         healing"): `"    return sel"` ends in the token `"sel"`, which the model
@@ -256,7 +303,9 @@ class TokenVocabulary:
             return 0
         line = text[text.rfind("\n") + 1 :]
         last = TOKEN_PATTERN.findall(line)[-1]
-        return 0 if len(last) == len(text) else len(last)
+        if len(last) == len(text) or not self.alphabet.issuperset(last):
+            return 0
+        return len(last)
 
     def allowed(self, remaining: str) -> np.ndarray:
         """Which ids may come next while `remaining` must still be produced: the
@@ -272,7 +321,10 @@ class TokenVocabulary:
         return mask
 
     def get_config(self) -> dict:
-        return {"kind": self.kind, "tokens": self._tokens}
+        config = {"kind": self.kind, "tokens": self._tokens}
+        if self.unknown_id is not None:
+            config["unknown"] = True
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> TokenVocabulary:
@@ -282,11 +334,12 @@ class TokenVocabulary:
                 "`tokens` must be a list of distinct tokens in sorted order, as "
                 "charlstm writes it (in another order, every id would change)."
             )
-        return cls(tokens)
+        return cls(tokens, unknown=_unknown_flag(config))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the vocabulary as JSON, atomically."""
-        atomic_write_text(path, json.dumps(self.get_config(), indent=0) + "\n")
+        """Writes the vocabulary as JSON (UTF-8), atomically."""
+        text = json.dumps(self.get_config(), indent=0, ensure_ascii=False)
+        atomic_write_text(path, text + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TokenVocabulary:

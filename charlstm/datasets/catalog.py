@@ -47,6 +47,7 @@ class CatalogConfig:
     title_class: str = "courseblocktitle"  # class of a course's title element
     description_class: str = "courseblockdesc"  # class of its description element
     lowercase: bool = False  # lowercase the text
+    ascii: bool = False  # fold the text to ASCII, as Frank (2022) did
 
     def __post_init__(self):
         try:
@@ -83,7 +84,7 @@ class CatalogStats:
     courses: int = 0  # courses written
     characters: int = 0  # characters written
     vocabulary: int = 0  # distinct characters written
-    dropped_characters: int = 0  # non-ASCII characters removed by cleaning
+    dropped_characters: int = 0  # characters folding to ASCII removed
     empty_pages: list[str] = field(default_factory=list)  # pages with no course
     disallowed: list[str] = field(default_factory=list)  # forbidden by robots.txt
     failures: list[Failure] = field(default_factory=list)  # failed after retries
@@ -159,7 +160,7 @@ def build_catalog_corpus(
                 f"link_pattern={config.link_pattern!r} on {index_url}"
             )
         stats.subjects = len(urls)
-        with corpus_writer(out, config.lowercase) as writer:
+        with corpus_writer(out, config.lowercase, config.ascii) as writer:
             for done, url in enumerate(urls, start=1):
                 _scrape_page(fetcher, url, config, writer, stats)
                 if progress is not None:

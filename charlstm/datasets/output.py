@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from charlstm.data.corpus import clean_text
+from charlstm.data.cleaning import clean
 from charlstm.utils.storage import atomic_path
 
 
@@ -30,19 +30,20 @@ def check_output(out: str | os.PathLike, force: bool) -> Path:
 
 
 class CorpusWriter:
-    """Cleans text (charlstm.data.corpus.clean_text) and counts what it writes."""
+    """Cleans text as training does (`charlstm.data.cleaning`: NFC, or folded to
+    ASCII with `ascii`) and counts what it writes."""
 
-    def __init__(self, file, lowercase: bool = False):
+    def __init__(self, file, lowercase: bool = False, ascii: bool = False):
         self.file = file
-        self.lowercase = lowercase
+        self.form = (lowercase, "nfc", ascii)
         self.characters = 0  # characters written
-        self.dropped_characters = 0  # non-ASCII characters removed by cleaning
+        self.dropped_characters = 0  # characters folding to ASCII removed
         self.vocabulary: set[str] = set()  # distinct characters written
 
     def clean(self, text: str) -> str:
         """The cleaned text; counts the characters cleaning dropped."""
-        cleaned = clean_text(text, self.lowercase)
-        self.dropped_characters += len(text) - len(cleaned)
+        cleaned, dropped = clean(text, *self.form)
+        self.dropped_characters += dropped
         return cleaned
 
     def write(self, cleaned: str) -> None:
@@ -53,8 +54,9 @@ class CorpusWriter:
 
 
 @contextlib.contextmanager
-def corpus_writer(out: Path, lowercase: bool) -> Iterator[CorpusWriter]:
-    """A CorpusWriter into a temporary file that replaces `out` only on success."""
+def corpus_writer(out: Path, lowercase: bool, ascii: bool) -> Iterator[CorpusWriter]:
+    """A CorpusWriter into a temporary UTF-8 file that replaces `out` only on
+    success."""
     with atomic_path(out) as tmp:
-        with open(tmp, "w", encoding="ascii", newline="\n") as f:
-            yield CorpusWriter(f, lowercase)
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            yield CorpusWriter(f, lowercase, ascii)

@@ -49,6 +49,7 @@ class PythonCorpusConfig:
     skip_generated: bool = True  # skip files that say they are generated
     separator: str = "# file: {name}"  # the line before each file; {name} is its path
     lowercase: bool = False  # lowercase the text
+    ascii: bool = False  # fold the text to ASCII, as Frank (2022) did
 
     def __post_init__(self):
         if self.max_bytes < 1:
@@ -73,8 +74,8 @@ class PythonCorpusStats:
     files: int = 0  # files written
     characters: int = 0  # characters written, separators included
     vocabulary: int = 0  # distinct characters written
-    dropped_characters: int = 0  # non-ASCII characters removed by cleaning
-    replaced_bytes: int = 0  # undecodable byte sequences (replaced, then dropped)
+    dropped_characters: int = 0  # characters folding to ASCII removed
+    replaced_bytes: int = 0  # undecodable byte sequences (removed)
     duplicates: list[str] = field(default_factory=list)  # same text as an earlier file
     skipped_binary: list[str] = field(default_factory=list)  # NUL bytes
     skipped_generated: list[str] = field(default_factory=list)  # marked as generated
@@ -266,7 +267,7 @@ def build_python_corpus(
                 f"`sources` hold no files matching pattern {config.pattern!r}: "
                 f"{[str(s) for s in sources]}"
             )
-        with corpus_writer(out, config.lowercase) as writer:
+        with corpus_writer(out, config.lowercase, config.ascii) as writer:
             _write_files(files, writer, config, stats, progress)
     return stats
 
@@ -284,11 +285,11 @@ def _write_files(files, writer, config, stats, progress) -> None:
             getattr(stats, f"skipped_{reason}").append(file.name)
             continue
         stats.replaced_bytes += text.count("\ufffd")
-        cleaned = writer.clean(text)
+        cleaned = writer.clean(text.replace("\ufffd", ""))
         if not cleaned.strip():
             stats.skipped_empty.append(file.name)
             continue
-        digest = hashlib.sha256(cleaned.encode("ascii")).hexdigest()
+        digest = hashlib.sha256(cleaned.encode("utf-8")).hexdigest()
         if digest in seen:
             stats.duplicates.append(file.name)
             continue

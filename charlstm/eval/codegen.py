@@ -108,7 +108,8 @@ class GeneratedBody:
 
     text: str  # the body: whole lines, trailing blank lines removed
     ended_at_dedent: bool  # False when it ran into `max_length`
-    unknown_characters: int  # prompt characters outside the vocabulary, dropped
+    unknown_characters: int  # prompt characters outside the vocabulary: read as
+    # the unknown id, or dropped by a vocabulary without one
 
 
 def generate_function_body(
@@ -118,7 +119,7 @@ def generate_function_body(
     sampling: Sampling | None = None,
 ) -> GeneratedBody:
     """`generate_body` with how generation ended and how many prompt characters
-    were dropped."""
+    were outside the vocabulary."""
     check_count("max_length", max_length)
     prompt = example.prompt
     unknown = generator.unknown(prompt)
@@ -134,7 +135,8 @@ def generate_function_body(
         body, ended = read_until_dedent(pieces, example.indent)
     finally:
         pieces.close()
-    return GeneratedBody(_tidy(body), ended, len(prompt) - len(feed))
+    outside = sum(prompt.count(c) for c in generator.outside(prompt))
+    return GeneratedBody(_tidy(body), ended, outside)
 
 
 def generate_body(
@@ -147,9 +149,10 @@ def generate_body(
     docstring).
 
     The generator is warmed up on the prompt (characters outside its vocabulary
-    dropped) and writes until a non-blank line is indented at the function's own
-    level or less, or `max_length` characters (tokens in word mode). That line
-    is not kept; trailing blank lines are removed.
+    read as its unknown id, or dropped by a vocabulary without one) and writes
+    until a non-blank line is indented at the function's own level or less, or
+    `max_length` characters (tokens in word mode). That line is not kept;
+    trailing blank lines are removed.
 
     Args:
         generator: Generator. `charlstm.load(run_dir)`, of any backend.

@@ -108,7 +108,7 @@ class NoveltyIndex:
 
     Args:
         text: str or bytes. The training corpus (bytes count as one character
-            each, as the ASCII corpus `charlstm.data.corpus.read_bytes` returns).
+            each).
         sizes: tuple of int. Window lengths to index.
 
     Example:

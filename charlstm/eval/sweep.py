@@ -94,7 +94,7 @@ def run_sweep(
     >>> [row["val_bits_per_char"] for row in rows]
     """
     from charlstm.data.batches import minimum_corpus_length
-    from charlstm.data.corpus import load_run_corpus
+    from charlstm.data.corpus import load_corpus
 
     base = base_config or RunConfig()
     points = (grid or SweepGrid()).points(base)  # checks every value first
@@ -131,7 +131,7 @@ def run_sweep(
             )
 
     data = base.data
-    loaded = load_run_corpus(data, corpus, text)
+    loaded = load_corpus(corpus, text, data=data)
     largest = max(point.batch_size for point in points)
     needed = minimum_corpus_length(largest, data.sequence_length)
     if len(loaded.ids) < needed:

@@ -124,6 +124,11 @@ class Generator:
         """The characters of `text` this generator cannot encode (none by default)."""
         return []
 
+    def outside(self, text: str) -> list[str]:
+        """The characters of `text` outside the vocabulary: read as its unknown id,
+        or dropped (`unknown`). None by default: byte-level tokens cover any text."""
+        return []
+
     def complete(self, prefix: str, sampling: Sampling | None = None, **kwargs):
         """Completes the line that `prefix` ends in (see `Completer.complete`)."""
         raise InputError(
@@ -202,8 +207,12 @@ class TextGenerator(Generator):
         return model
 
     def unknown(self, text: str) -> list[str]:
-        """The characters of `text` outside the vocabulary."""
+        """The characters of `text` that cannot be encoded: outside a vocabulary
+        without an unknown id (none otherwise)."""
         return self.vocabulary.unknown(text)
+
+    def outside(self, text: str) -> list[str]:
+        return self.vocabulary.outside(text)
 
     def encode(self, seed: str, strict: bool = True) -> np.ndarray:
         """The ids of a seed; an error if none of it is in the vocabulary."""
@@ -258,7 +267,9 @@ class TextGenerator(Generator):
         results = []
         for row in range(rows):
             seed = row // num_samples
-            prefix = seeds[seed] if strict else self.vocabulary.decode(encoded[seed])
+            prefix = seeds[seed]
+            if self.vocabulary.unknown(prefix):  # dropped: shown without them
+                prefix = self.vocabulary.decode(encoded[seed])
             generated = texts[row] if texts is not None else None
             if generated is None:
                 generated = self.vocabulary.decode(out[row, :produced])

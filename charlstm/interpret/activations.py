@@ -39,8 +39,11 @@ class Activations:
         cell_type: str. "lstm", "gru" or "simple_rnn".
         seed_steps: int. The first `seed_steps` steps were read; the rest were
             generated.
-        dropped: dict of str to int. Characters of the input outside the
-            vocabulary, dropped before reading, with their counts.
+        dropped: dict of str to int. Characters of the input outside a
+            vocabulary without an unknown id, dropped before reading, with their
+            counts.
+        unknown: dict of str to int. Characters of the input outside the
+            vocabulary, read as its unknown id, with their counts.
     """
 
     tokens: list
@@ -49,6 +52,7 @@ class Activations:
     cell_type: str
     seed_steps: int
     dropped: dict = field(default_factory=dict)
+    unknown: dict = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -210,12 +214,14 @@ def record_ids(generator, ids) -> tuple[np.ndarray, np.ndarray | None]:
     return recorder.recorded()
 
 
-def _encode(vocabulary, text: str, name: str) -> tuple[np.ndarray, dict]:
-    """Ids of `text` with unknown characters dropped, and the dropped counts."""
+def _encode(vocabulary, text: str, name: str) -> tuple[np.ndarray, dict, dict]:
+    """Ids of `text`, and the counts of the characters outside the vocabulary:
+    dropped (a vocabulary without an unknown id), or read as the unknown id."""
     if not isinstance(text, str):
         raise InputError(f"`{name}` must be a string. Received: {name}={text!r}")
-    unknown = set(vocabulary.unknown(text))
-    counts = Counter(c for c in text if c in unknown) if unknown else Counter()
+    outside = set(vocabulary.outside(text))
+    counts = Counter(c for c in text if c in outside) if outside else Counter()
+    counts = dict(sorted(counts.items()))
     ids = vocabulary.encode(text, strict=False)
     if len(ids) == 0:
         detail = (
@@ -225,13 +231,16 @@ def _encode(vocabulary, text: str, name: str) -> tuple[np.ndarray, dict]:
             f"`{name}` must contain at least one character of the vocabulary"
             f"{detail}. Received: {name}={text[:40]!r}"
         )
-    return ids, dict(sorted(counts.items()))
+    if vocabulary.unknown_id is None:
+        return ids, counts, {}
+    return ids, {}, counts
 
 
 def record_activations(generator, text: str) -> Activations:
     """Reads `text` with a trained model and records its states at each step.
 
-    Characters outside the vocabulary are dropped and counted in `dropped`.
+    Characters outside the vocabulary are read as its unknown id and counted in
+    `unknown` (a vocabulary without one drops them, counted in `dropped`).
 
     Args:
         generator: a generator from `charlstm.load` (numpy or Keras engine).
@@ -247,11 +256,11 @@ def record_activations(generator, text: str) -> Activations:
     (2, 23, 128)
     """
     vocabulary = generator.vocabulary
-    ids, dropped = _encode(vocabulary, text, "text")
+    ids, dropped, unknown = _encode(vocabulary, text, "text")
     hidden, cell = record_ids(generator, ids)
     tokens = [vocabulary.tokens[int(i)] for i in ids]
     cell_type = generator.config.cell
-    return Activations(tokens, hidden, cell, cell_type, len(tokens), dropped)
+    return Activations(tokens, hidden, cell, cell_type, len(tokens), dropped, unknown)
 
 
 def record_generation(
@@ -265,7 +274,8 @@ def record_generation(
 
     Args:
         generator: a generator from `charlstm.load`.
-        seed: str. Warm-up text; characters outside the vocabulary are dropped.
+        seed: str. Warm-up text; characters outside the vocabulary are read as
+            its unknown id (dropped by a vocabulary without one).
         length: int. Characters (tokens in word mode) to generate.
         sampling: Sampling or None. Temperature, top-k, top-p, random seed.
         **changes: fields of `Sampling` to change, e.g. `temperature=0.5`.
@@ -282,7 +292,7 @@ def record_generation(
     sampling = Sampling.of(sampling, **changes)
     check_count("length", length, 0)
     vocabulary = generator.vocabulary
-    ids, dropped = _encode(vocabulary, seed, "seed")
+    ids, dropped, unknown = _encode(vocabulary, seed, "seed")
     recorder = RecordingEngine(generator.engine)
     probs = TextGenerator(recorder, vocabulary).warm_up([ids])
     generated = [
@@ -295,4 +305,6 @@ def record_generation(
         recorder.step(np.array(generated[-1:]))  # the last character's state
     tokens = [vocabulary.tokens[int(i)] for i in [*ids, *generated]]
     hidden, cell = recorder.recorded()
-    return Activations(tokens, hidden, cell, generator.config.cell, len(ids), dropped)
+    return Activations(
+        tokens, hidden, cell, generator.config.cell, len(ids), dropped, unknown
+    )

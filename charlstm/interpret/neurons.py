@@ -218,6 +218,7 @@ def report(ranking: dict, features: TextFeatures, acts: Activations) -> dict:
         "kinds": list(acts.kinds),
         "feature_method": features.method,
         "dropped": acts.dropped,
+        "unknown": acts.unknown,
         "features": {
             name: {
                 "description": DESCRIPTIONS.get(name, name),

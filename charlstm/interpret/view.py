@@ -130,6 +130,12 @@ def _block(acts: Activations, view: View, index: int) -> str:
 
 
 def _dropped_line(acts: Activations) -> str:
+    if acts.unknown:
+        listed = ", ".join(f"{c!r} ×{k}" for c, k in acts.unknown.items())
+        return (
+            f"{sum(acts.unknown.values())} character(s) outside the vocabulary were "
+            f"read as its unknown id, shown as \ufffd: {listed}"
+        )
     if not acts.dropped:
         return "No characters were outside the vocabulary"
     listed = ", ".join(f"{c!r} ×{k}" for c, k in acts.dropped.items())

@@ -14,7 +14,7 @@ import keras
 from charlstm import __version__
 from charlstm.config import RunConfig
 from charlstm.data.batches import StatefulBatches
-from charlstm.data.corpus import Corpus, TextStats, load_run_corpus
+from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.engine_weights import export_checkpoint
 from charlstm.model.build import build_model, load_model_file
@@ -48,28 +48,14 @@ class TrainResult:
     history: list[dict]  # one row per epoch, all epochs of the run
     run_dir: Path | None  # where checkpoints were written, if anywhere
     stats: TextStats = field(default_factory=TextStats)  # what reading the corpus found
-    unknown_dropped: int = 0  # corpus characters outside a resumed run's vocabulary
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
     untrained: str = ""  # why this call trained nothing ("" if it trained)
 
     def describe_corpus(self) -> str:
         """One line on what training read: files, characters, the vocabulary and
-        what was dropped."""
-        stats = self.stats
-        parts = [
-            f"corpus: {stats.files} file(s), {stats.characters:,} characters, "
-            f"vocabulary {self.vocabulary.size}"
-        ]
-        if stats.dropped_characters:
-            parts.append(f"{stats.dropped_characters:,} non-ASCII dropped")
-        if stats.replaced_bytes:
-            parts.append(f"{stats.replaced_bytes:,} undecodable bytes")
-        if stats.skipped_binary:
-            parts.append(f"{len(stats.skipped_binary)} binary file(s) skipped")
-        if self.unknown_dropped:
-            parts.append(f"{self.unknown_dropped:,} outside the vocabulary")
-        return ", ".join(parts)
+        what was unknown, dropped or undecodable."""
+        return self.stats.describe()
 
     def generator(self, engine: str = "auto"):
         """A `TextGenerator` with the weights of the last epoch, on the numpy
@@ -95,6 +81,7 @@ def train(
     checkpoint_every: float | None = DEFAULT_CHECKPOINT_EVERY,
     allow_new_corpus: bool = False,
     catch_signals: bool = True,
+    on_corpus=None,
 ) -> TrainResult:
     """Trains a stateful character-level model on a corpus.
 
@@ -128,6 +115,9 @@ def train(
         allow_new_corpus: bool. Resume on a corpus other than the run's own.
         catch_signals: bool. SIGINT and SIGTERM save a checkpoint and raise
             `TrainingInterrupted` (main thread only).
+        on_corpus: callable or None. Called with the corpus's `TextStats` once
+            it is read and checked, before the model is built (the command line
+            prints `stats.describe()`).
 
     Example:
     >>> result = train(text=open("input.txt").read(), run_dir="runs/demo",
@@ -147,11 +137,13 @@ def train(
         open_run(files, resume, force)
         with RunLock(files.root, create=False):
             Checkpoints(files).clean()
-            run = _resumed(files, corpus, text, config, allow_new_corpus, time_budget)
+            run = _resumed(
+                files, corpus, text, config, allow_new_corpus, time_budget, on_corpus
+            )
             with _signals(catch_signals) as stop:
                 return _fit(run, files, callbacks, verbose, checkpoint_every, stop)
     open_run(files, resume, force)  # refused before the corpus is read
-    run = _new(corpus, text, config or RunConfig(), time_budget)
+    run = _new(corpus, text, config or RunConfig(), time_budget, on_corpus)
     with RunLock(files.root) if files else contextlib.nullcontext():
         if files is not None:
             open_run(files, resume, force)  # again, now that no one else can write
@@ -177,9 +169,9 @@ class _Run:
         self.config.save(files.config)
 
 
-def _new(corpus, text, config: RunConfig, time_budget) -> _Run:
+def _new(corpus, text, config: RunConfig, time_budget, on_corpus) -> _Run:
     data = config.data
-    loaded = load_run_corpus(data, corpus, text)
+    loaded = load_corpus(corpus, text, data=data)
     config = dataclasses.replace(
         config,
         model=dataclasses.replace(config.model, vocabulary_size=loaded.vocabulary.size),
@@ -188,7 +180,9 @@ def _new(corpus, text, config: RunConfig, time_budget) -> _Run:
     )
     if config.training.random_seed is not None:
         keras.utils.set_random_seed(config.training.random_seed)
-    batches = _batches(config, loaded)
+    batches = _batches(config, loaded)  # refuses a corpus too short
+    if on_corpus is not None:
+        on_corpus(loaded.stats)
     model = build_model(
         config.model, data.batch_size, data.sequence_length, for_training=True
     )
@@ -199,7 +193,9 @@ def _new(corpus, text, config: RunConfig, time_budget) -> _Run:
     return _Run(config, loaded, model, progress, fingerprint, budget)
 
 
-def _resumed(files, corpus, text, config, allow_new_corpus, time_budget) -> _Run:
+def _resumed(
+    files, corpus, text, config, allow_new_corpus, time_budget, on_corpus
+) -> _Run:
     saved = RunConfig.load(files.config)
     new_epochs = False
     if config is not None:
@@ -209,7 +205,7 @@ def _resumed(files, corpus, text, config, allow_new_corpus, time_budget) -> _Run
     vocabulary = Vocabulary.load(files.vocabulary)
     data = config.data
     sources = corpus if corpus is not None else (data.sources or None)
-    loaded = load_run_corpus(data, sources, text, vocabulary)
+    loaded = load_corpus(sources, text, data=data, vocabulary=vocabulary)
     checkpoints = Checkpoints(files)
     manifest = checkpoints.read()
     fingerprint = corpus_fingerprint(data.sources, loaded.ids)
@@ -222,6 +218,8 @@ def _resumed(files, corpus, text, config, allow_new_corpus, time_budget) -> _Run
         progress = Progress(epoch=0, history=read_history(files.history))
         progress.epoch = len(progress.history)
         model_path = files.last
+    if on_corpus is not None:
+        on_corpus(loaded.stats)
     if config.training.random_seed is not None:
         keras.utils.set_random_seed(config.training.random_seed)
     model = load_model_file(model_path, compile=True)
@@ -314,7 +312,6 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
         history=progress.history,
         run_dir=files.root if files else None,
         stats=corpus.stats,
-        unknown_dropped=corpus.unknown_dropped,
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
         untrained=untrained,

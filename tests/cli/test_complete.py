@@ -76,22 +76,38 @@ def test_confidence_colours_only_when_asked(trained_run, capsys):
     assert "\033[" not in capsys.readouterr().out
 
 
-def test_serve_answers_every_line_and_survives_bad_ones(trained_run, monkeypatch):
+def serve(run, monkeypatch) -> list:
+    """The answers of `complete --serve` to REQUESTS."""
     stdin = io.StringIO("\n".join(REQUESTS) + "\n")
     stdout = io.StringIO()
     monkeypatch.setattr(sys, "stdin", stdin)
     monkeypatch.setattr(sys, "stdout", stdout)
-    assert main(["complete", str(trained_run), "--serve"]) == 0
+    assert main(["complete", str(run), "--serve"]) == 0
     answers = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert len(answers) == len([r for r in REQUESTS if r.strip()])
-    first, bad_json, empty, bogus, not_object, no_prefix, dropped = answers
+    return answers
+
+
+def test_serve_answers_every_line_and_survives_bad_ones(trained_run, monkeypatch):
+    answers = serve(trained_run, monkeypatch)
+    first, bad_json, empty, bogus, not_object, no_prefix, outside = answers
     assert first["id"] == 1 and len(first["completions"]) == 2
     assert "malformed JSON" in bad_json["error"]
     assert empty["id"] == "empty" and "prefix" in empty["error"]
     assert "bogus" in bogus["error"]
     assert "JSON object" in not_object["error"]
     assert no_prefix == {"id": 7, "error": "a request needs a `prefix` field"}
-    assert dropped["dropped"] == ["X"] and "characters" in dropped["completions"][0]
+    # "X" is outside the vocabulary: read as its unknown id.
+    assert outside["unknown"] == ["X"] and "dropped" not in outside
+    assert outside["id"] == 2 and "characters" in outside["completions"][0]
+
+
+def test_serve_reports_dropped_characters_of_an_old_vocabulary(old_run, monkeypatch):
+    """A vocabulary without an unknown id drops "X" and says so."""
+    *_, no_prefix, outside = serve(old_run, monkeypatch)
+    assert no_prefix == {"id": 7, "error": "a request needs a `prefix` field"}
+    assert outside["dropped"] == ["X"] and "unknown" not in outside
+    assert outside["id"] == 2 and "characters" in outside["completions"][0]
 
 
 def test_serve_in_a_subprocess_streams_answers(trained_run):
@@ -108,25 +124,40 @@ def test_serve_in_a_subprocess_streams_answers(trained_run):
         assert process.wait(timeout=60) == 0
 
 
-def test_usage_errors_are_one_line(trained_run, capsys):
-    def error(*args):
-        assert main(["complete", str(trained_run), *args]) == 2
+def test_usage_errors_are_one_line(trained_run, old_run, capsys):
+    def error(*args, run=trained_run):
+        assert main(["complete", str(run), *args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("charlstm: error: ")
         return err[0]
 
     assert "--prefix" in error()
     assert "not both" in error("--prefix", "a", "--serve")
-    assert "'X'" in error("--prefix", "aX", "--strict")
+    # --strict: characters a vocabulary without an unknown id cannot encode.
+    assert "'X'" in error("--prefix", "aX", "--strict", run=old_run)
     assert "prefix" in error("--prefix", "")
     assert "num_candidates" in error("--prefix", "a", "--candidates", "0")
 
 
-def test_unknown_characters_are_dropped_with_a_note(trained_run, capsys):
+def test_unknown_characters_are_read_as_the_unknown_id_with_a_note(trained_run, capsys):
     args = ["complete", str(trained_run), "--prefix", "hXea", "--max-length", "5"]
+    for strict in ([], ["--strict"]):  # they can be encoded: no error either way
+        assert main([*args, *strict]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == (
+            "charlstm: 1 character(s) outside the vocabulary, read as its unknown "
+            "id: 'X'\n"
+        )
+        assert captured.out.startswith("hXea")
+
+
+def test_an_old_vocabulary_drops_unknown_characters_with_a_note(old_run, capsys):
+    args = ["complete", str(old_run), "--prefix", "hXea", "--max-length", "5"]
     assert main(args) == 0
     captured = capsys.readouterr()
-    assert "dropped 1 character" in captured.err and "'X'" in captured.err
+    assert captured.err == (
+        "charlstm: 1 character(s) outside the vocabulary, dropped: 'X'\n"
+    )
     assert captured.out.startswith("hXea")
 
 

@@ -42,14 +42,21 @@ def error_line(capsys):
     return err[0]
 
 
-def test_python_writes_the_corpus_and_prints_statistics(project, tmp_path, capsys):
+@pytest.mark.parametrize("fold", [False, True])
+def test_python_writes_the_corpus_and_prints_statistics(
+    project, tmp_path, capsys, fold
+):
     out = tmp_path / "py.txt"
-    assert main(["corpus", "python", str(project), "--out", str(out), "--quiet"]) == 0
+    flags = ["--ascii"] if fold else []
+    command = ["corpus", "python", str(project), "--out", str(out), "--quiet"]
+    assert main([*command, *flags]) == 0
+    # Unicode is kept (the file is UTF-8) unless --ascii folds it.
+    cafe = "Cafe" if fold else "Caf\u00e9"
     text = (
-        "# file: proj/a.py\ndef f():\n    return 'Cafe'\n"
+        f"# file: proj/a.py\ndef f():\n    return '{cafe}'\n"
         "\n# file: proj/pkg/b.py\nX = 1\n"
     )
-    assert out.read_text() == text
+    assert out.read_bytes() == text.encode("utf-8")
     captured = capsys.readouterr()
     assert captured.out == (
         f"wrote {out}: 2 files, {len(text)} characters, vocabulary {len(set(text))}\n"
@@ -168,6 +175,30 @@ def test_catalog_reports_failures_by_url_writes_the_rest_and_resumes(
     assert out.read_text() == "ABCD 1. One.\nText.\n\nBUST 2. Two.\n\n"
     assert "1 pages fetched, 2 from the cache" in capsys.readouterr().err
     assert site.hits["/course-descriptions/abcd/"] == 1
+
+
+@pytest.mark.parametrize("fold", [False, True])
+def test_catalog_keeps_unicode_unless_ascii(site, tmp_path, capsys, fold):
+    site.add("/robots.txt", "User-agent: *\nDisallow:\n", "text/plain")
+    index = site.add("/course-descriptions/", '<a href="cafe/">C</a>')
+    site.add(
+        "/course-descriptions/cafe/",
+        '<p class="courseblocktitle">CAFE 1. Caf\u00e9 \u2014 na\u00efve.</p>'
+        '<p class="courseblockdesc">\u0417\u0434\u0440\u0430\u0432\u0441\u0442'
+        "\u0432\u0443\u0439 ok.</p>",
+    )
+    out = tmp_path / "catalog.txt"
+    flags = ["--ascii"] if fold else []
+    command = ["corpus", "catalog", index, "--out", str(out), "--quiet", *FAST]
+    assert main([*command, *flags]) == 0, capsys.readouterr().err
+    if fold:  # accents removed, the dash folded, the Cyrillic letters dropped
+        text = "CAFE 1. Cafe - naive.\n ok.\n\n"
+    else:
+        text = (
+            "CAFE 1. Caf\u00e9 \u2014 na\u00efve.\n"
+            "\u0417\u0434\u0440\u0430\u0432\u0441\u0442\u0432\u0443\u0439 ok.\n\n"
+        )
+    assert out.read_bytes() == text.encode("utf-8")
 
 
 @pytest.mark.parametrize(

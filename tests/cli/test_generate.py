@@ -52,7 +52,10 @@ def test_evaluate_runs_on_the_numpy_engine_without_tensorflow(trained_run, tmp_p
     scores = json.loads(result.stdout)
     expected = charlstm.evaluate(charlstm.load(trained_run), text=held_out.read_text())
     assert scores["loss"] == pytest.approx(expected["loss"], rel=1e-6)
-    assert scores["characters"] == expected["characters"] == 1499
+    # Every character is scored, the first one from a newline context.
+    assert scores["characters"] == expected["characters"] == 1500
+    assert scores["unknown_characters"] == 0
+    assert scores["bits_per_char_known"] == pytest.approx(scores["bits_per_char"])
 
 
 @pytest.mark.parametrize("engine", ["numpy", "keras"])
@@ -70,12 +73,28 @@ def test_stop_strings_and_strictness(trained_run, capsys):
     text = capsys.readouterr().out[: -len("\n")]
     generated = text[len("head ") :]
     assert "\n" not in generated and "a" not in generated
-    assert main([*args, "--seed", "headZ"]) == 2
-    assert "'Z'" in capsys.readouterr().err
-    assert main([*args, "--seed", "headZ", "--no-strict", "--length", "5"]) == 0
+    # "Z" is outside the vocabulary: read as its unknown id, strict or not.
+    for strict in ("--strict", "--no-strict"):
+        assert main([*args, "--seed", "headZ", strict, "--length", "5"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.startswith("headZ")  # the seed as given
+        assert captured.err == (
+            "charlstm: 1 seed character(s) outside the vocabulary, read as its "
+            "unknown id: 'Z'\n"
+        )
+
+
+def test_strictness_of_a_vocabulary_without_an_unknown_id(old_run, capsys):
+    args = ["generate", str(old_run), "--seed", "headZ", "--length", "5"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("charlstm: error: ") and err.count("\n") == 1
+    assert "'Z'" in err
+    assert main([*args, "--no-strict"]) == 0
     captured = capsys.readouterr()
-    assert (
-        captured.out.startswith("head") and "dropped 1 seed character" in captured.err
+    assert captured.out.startswith("head") and not captured.out.startswith("headZ")
+    assert captured.err == (
+        "charlstm: 1 seed character(s) outside the vocabulary, dropped: 'Z'\n"
     )
 
 

@@ -68,8 +68,15 @@ def test_train_generate_evaluate_end_to_end_in_a_subprocess(tmp_path, corpus):
     evaluated = run_cli("evaluate", run, corpus)
     assert evaluated.returncode == 0, evaluated.stderr
     scores = json.loads(evaluated.stdout)
-    assert set(scores) == {"loss", "bits_per_char", "perplexity", "characters"}
-    assert scores["characters"] > 2000
+    assert set(scores) == {
+        "loss",
+        "bits_per_char",
+        "perplexity",
+        "characters",
+        "unknown_characters",
+        "bits_per_char_known",
+    }
+    assert scores["characters"] == 3000 and scores["unknown_characters"] == 0
 
 
 def test_user_errors_are_one_line_without_traceback_in_a_subprocess(tmp_path):
@@ -176,9 +183,70 @@ def test_binary_and_empty_corpus(tmp_path, capsys):
     assert main(["train", str(binary), "--out", str(tmp_path / "r"), *TINY]) == 2
     assert "binary" in error_line(capsys)
     empty = tmp_path / "e.txt"
-    empty.write_text("\u2603\u2603")
+    empty.write_text("\u2603\u2603", encoding="utf-8")
+    # Unicode is kept: two snowmen are a corpus, too short for the batches.
     assert main(["train", str(empty), "--out", str(tmp_path / "r"), *TINY]) == 2
+    assert "too small" in error_line(capsys)
+    # Folded to ASCII, nothing is left.
+    assert (
+        main(["train", str(empty), "--out", str(tmp_path / "r"), *TINY, "--ascii"]) == 2
+    )
     assert "empty" in error_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+# ASCII words and Cyrillic lines: every letter of the alphabet twice (more than
+# 1% of the text), "привет мир" five times, and one rare "ї" (seen once).
+UNICODE_TEXT = make_text(3000) + "привет мир\n" * 5 + (CYRILLIC + "\n") * 2 + "ї\n"
+
+
+@pytest.fixture
+def unicode_corpus(tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_text(UNICODE_TEXT, encoding="utf-8")
+    return path
+
+
+def test_train_prints_the_corpus_statistics_before_training(
+    tmp_path, unicode_corpus, capsys
+):
+    run = tmp_path / "run"
+    loud = [a for a in TINY if a != "--quiet"]  # the progress bar on stderr
+    assert main(["train", str(unicode_corpus), "--out", str(run), *loud]) == 0
+    captured = capsys.readouterr()
+    first, rest = captured.err.split("\n", 1)
+    # "ї" is seen once (--min-char-count 2 by default): the one unknown character;
+    # the vocabulary is the other characters and the unknown id.
+    share = f"{100 / len(UNICODE_TEXT):.2f}%"
+    assert first == (
+        f"charlstm: corpus: 1 file(s), {len(UNICODE_TEXT):,} characters, "
+        f"vocabulary {len(set(UNICODE_TEXT))}, unknown 1 ({share}), "
+        "dropped 0 (0.00%), 0 undecodable byte(s)"
+    )
+    assert "charlstm: corpus:" not in rest
+    assert "epoch 1/1" in rest  # the progress bar: training came after
+    assert "epoch 1:" in captured.out
+    vocabulary = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+    assert vocabulary["unknown"] is True
+    assert set(vocabulary["characters"]) == set(UNICODE_TEXT) - {"ї"}
+
+
+def test_train_refuses_a_corpus_with_too_many_unknown_characters(
+    tmp_path, unicode_corpus, capsys
+):
+    run = tmp_path / "run"
+    args = ["train", str(unicode_corpus), "--out", str(run), *TINY]
+    # Seen fewer than 5 times, most Cyrillic letters are unknown: over 1%.
+    assert main([*args, "--min-char-count", "5"]) == 2
+    line = error_line(capsys)
+    assert "--max-unknown-share" in line
+    assert not run.exists()
+    assert main([*args, "--min-char-count", "5", "--max-unknown-share", "0.5"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("charlstm: corpus: ")
+    assert captured.err.count("\n") == 1
+    assert (run / "vocab.json").exists()
 
 
 def test_generate_options_and_errors(trained_run, capsys):
@@ -208,23 +276,25 @@ def test_generate_options_and_errors(trained_run, capsys):
     assert "temperature" in error_line(capsys)
     assert main(["generate", str(trained_run), "--seed", "abc", "--length", "-3"]) == 2
     assert "length" in error_line(capsys)
-    assert main(["generate", str(trained_run), "--seed", "xyz"]) == 2
-    assert "'x', 'y', 'z'" in error_line(capsys)
-    assert (
-        main(
-            [
-                "generate",
-                str(trained_run),
-                "--seed",
-                "abxyz",
-                "--length",
-                "3",
-                "--drop-unknown",
-            ]
-        )
-        == 0
+    # Characters outside the vocabulary are read as its unknown id, with a note.
+    assert main(["generate", str(trained_run), "--seed", "xyz", "--length", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("xyz")
+    assert captured.err == (
+        "charlstm: 3 seed character(s) outside the vocabulary, read as its unknown "
+        "id: 'x', 'y', 'z'\n"
     )
-    assert capsys.readouterr().out.startswith("ab")
+
+
+def test_generate_with_a_vocabulary_without_an_unknown_id(old_run, capsys):
+    """A run from before unknown ids: an error, or (--drop-unknown) dropped."""
+    assert main(["generate", str(old_run), "--seed", "xyz"]) == 2
+    assert "'x', 'y', 'z'" in error_line(capsys)
+    args = ["generate", str(old_run), "--seed", "abxyz", "--length", "3"]
+    assert main([*args, "--drop-unknown"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("ab") and len(captured.out) == len("ab") + 3 + 1
+    assert "3 seed character(s) outside the vocabulary, dropped" in captured.err
 
 
 def test_generate_on_a_directory_without_a_model(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """`charlstm visualize` (charlstm/cli/visualize.py)."""
 
+import html
 import json
 import subprocess
 import sys
@@ -32,7 +33,8 @@ def test_text_to_page_report_and_png(trained_run, text_file, tmp_path, capsys):
     assert code == 0, err
     page = out.read_text(encoding="utf-8")
     data = json.loads(report.read_text())
-    assert data["characters"] == 301 and data["layers"] == 2 and data["units"] == 8
+    # Every character is read, "x(y)" as the unknown id.
+    assert data["characters"] == 305 and data["layers"] == 2 and data["units"] == 8
     assert data["feature_method"] == "text"  # not Python: the features of any text
     assert set(data["features"]) == {"line_position", "bracket_depth", "in_quotes"}
     assert data["features"]["in_quotes"] == {
@@ -45,16 +47,41 @@ def test_text_to_page_report_and_png(trained_run, text_file, tmp_path, capsys):
     assert [abs(t["correlation"]) for t in top] == sorted(
         (abs(t["correlation"]) for t in top), reverse=True
     )
-    # The brackets were outside the vocabulary: only line_position varies.
+    # The brackets were outside the vocabulary (read as U+FFFD): only
+    # line_position varies.
     assert data["features"]["bracket_depth"]["constant"]
     # --neurons auto: one block for each feature that varies, its best neuron.
     assert page.count('<section class="neuron"') == 1 == len(data["shown"])
     best = top[0]
     assert f'data-layer="{best["layer"]}" data-unit="{best["unit"]}"' in page
+    assert "\ufffd" in page and "x(y)" not in page
+    assert "were dropped" not in page
+    assert (
+        "4 character(s) outside the vocabulary were read as its unknown id, shown "
+        "as \ufffd: '(' ×1, ')' ×1, 'x' ×1, 'y' ×1" in html.unescape(page)
+    )
+    assert err.splitlines()[0] == (
+        "charlstm: 4 character(s) outside the vocabulary, read as its unknown id: "
+        "'(', ')', 'x', 'y'"
+    )
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_vocabulary_without_an_unknown_id_drops_characters(
+    old_run, text_file, tmp_path, capsys
+):
+    out, report = tmp_path / "v.html", tmp_path / "n.json"
+    code, err = run(
+        capsys, old_run, "--text", text_file, "--out", out, "--report", report
+    )
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    assert json.loads(report.read_text())["characters"] == 301
     assert "4 character(s) outside the vocabulary were dropped" in page
     assert "&#x27;(&#x27; ×1, &#x27;)&#x27; ×1" in page
-    assert "4 character(s) outside the vocabulary were dropped" in err
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert err.splitlines()[0] == (
+        "charlstm: 4 character(s) outside the vocabulary, dropped: '(', ')', 'x', 'y'"
+    )
 
 
 def test_seed_and_chosen_neurons(trained_run, tmp_path, capsys):
@@ -103,17 +130,26 @@ def test_bad_arguments(trained_run, text_file, tmp_path, capsys, args, message):
     assert not out.exists()
 
 
-def test_empty_and_unknown_only_text(trained_run, tmp_path, capsys):
+def test_empty_and_unknown_only_text(trained_run, old_run, tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     code, err = run(capsys, trained_run, "--text", empty, "--out", tmp_path / "v.html")
     assert code == 2 and f"--text {empty} is empty" in err
+    assert not (tmp_path / "v.html").exists()
     unknown = tmp_path / "unknown.txt"
     unknown.write_text("XYZ")
+    # A vocabulary without an unknown id has nothing left to read.
+    code, err = run(capsys, old_run, "--text", unknown, "--out", tmp_path / "v.html")
+    assert code == 2 and "all 3 characters are outside the vocabulary" in err
+    assert err.splitlines()[-1].startswith("charlstm: error: ")
+    assert not (tmp_path / "v.html").exists()
+    # With an unknown id, the three are read as it.
     code, err = run(
         capsys, trained_run, "--text", unknown, "--out", tmp_path / "v.html"
     )
-    assert code == 2 and "all 3 characters are outside the vocabulary" in err
+    assert code == 0, err
+    assert "read as its unknown id: 'X', 'Y', 'Z'" in err
+    assert "over 3 characters" in err
 
 
 def test_does_not_import_tensorflow(trained_run, text_file, tmp_path):
@@ -145,3 +181,19 @@ def test_example_script(trained_run, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "line_position:" in done.stdout and f"wrote {out}" in done.stdout
     assert '<section class="neuron"' in out.read_text(encoding="utf-8")
+
+
+def test_text_is_cleaned_as_the_runs_corpus_was(trained_run, tmp_path, capsys):
+    """NFC, as the tiny run's corpus was read: "e" and a combining acute accent
+    are one character "é", outside the vocabulary."""
+    text = tmp_path / "nfd.txt"
+    text.write_text(make_text(200, seed=5) + "cafe\u0301\n", encoding="utf-8")
+    out, report = tmp_path / "v.html", tmp_path / "n.json"
+    code, err = run(
+        capsys, trained_run, "--text", text, "--out", out, "--report", report
+    )
+    assert code == 0, err
+    assert err.splitlines()[0] == (
+        "charlstm: 1 character(s) outside the vocabulary, read as its unknown id: 'é'"
+    )
+    assert json.loads(report.read_text())["characters"] == 200 + len("café\n")

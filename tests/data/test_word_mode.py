@@ -3,6 +3,7 @@ completion on word-level token ids."""
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 import charlstm
 from charlstm.cli import main
-from charlstm.data.tokens import TokenVocabulary
-from charlstm.infer.completion import Completer
+from charlstm.data.corpus import load_corpus
+from charlstm.data.tokens import TokenVocabulary, tokenize
+from charlstm.infer.completion import Completer, UnknownCharactersWarning
 from charlstm.infer.generator import TextGenerator
 from tests.helpers import make_text, tiny_config
 
@@ -49,7 +51,11 @@ def test_training_saves_a_word_run(word_run):
     vocabulary = result.vocabulary
     assert isinstance(vocabulary, TokenVocabulary)
     assert {"bad", "cafe", "hedge"} <= set(vocabulary.tokens)
-    assert config.model.vocabulary_size == vocabulary.size == 10 + 8
+    # 10 characters, the 8 words, and the unknown id, last.
+    assert config.model.vocabulary_size == vocabulary.size == 10 + 8 + 1
+    assert vocabulary.unknown_id == 18 and vocabulary.tokens[-1] == "\ufffd"
+    assert saved["unknown"] is True
+    assert charlstm.Vocabulary.load(run_dir / "vocab.json") == vocabulary
     assert len(result.history) == 2
 
 
@@ -81,8 +87,13 @@ def test_stream_and_stop_strings_work_on_tokens(generators):
     full = generator.generate("fed ", 40, temperature=0)[len("fed ") :]
     streamed = "".join(generator.stream("fed ", 40, temperature=0))
     assert streamed == full
-    assert full.startswith("head gag")  # so the stops below fall as described
-    for stop in ("\n", "ea", "d g", "zz"):  # inside a token, across tokens, never
+    tokens = tokenize(full)
+    assert len(tokens) >= 3
+    inside = next(t for t in tokens if len(t) > 1)[1:]  # inside a token
+    end = len(tokens[0])
+    across = full[end - 1 : end + 1]  # the end of one token and the next
+    assert across not in tokens
+    for stop in ("\n", inside, across, "zz"):  # "zz": never
         cut = full.find(stop)
         expected = full[:cut] if cut >= 0 else full
         assert generator.generate("fed ", 40, temperature=0, stop=stop) == (
@@ -112,21 +123,26 @@ def test_line_completion_stops_at_the_newline_on_both_engines(generators):
     )
 
 
-def test_unknown_characters_warn_or_raise_in_word_mode(generators):
+def test_unknown_characters_are_the_unknown_id_in_word_mode(generators):
     generator, _ = generators
-    with pytest.warns(UserWarning, match="'X'"):
-        generator.complete("bad cXa", max_length=5)
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        generator.complete("bad cXa", max_length=5, strict=True)
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        generator.generate("bXd", 3)
+    assert generator.vocabulary.unknown("bad cXa") == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is dropped: no warning
+        completion = generator.complete("bXd cafe ", max_length=5)
+        again = generator.complete("bXd cafe ", max_length=5, strict=True)
+    assert again.text == completion.text and "\n" not in completion.text
+    text = generator.generate("bXd ", 3, temperature=0)
+    assert text.startswith("bXd ") and len(text) > len("bXd ")
 
 
-def test_evaluate_counts_dropped_characters_not_tokens(generators):
+def test_evaluate_scores_unknown_characters_not_tokens(generators):
     _, slow = generators
     scores = charlstm.evaluate(slow, text="bad cafe\nXX hedge fed\n" * 20)
-    assert scores["unknown_dropped"] == 40
+    assert scores["unknown_characters"] == 40
+    assert scores["unknown_dropped"] == 0
+    assert scores["characters"] == 22 * 20
     assert math.isfinite(scores["loss"])
+    assert math.isfinite(scores["bits_per_char_known"])
 
 
 class BigramEngine:
@@ -157,11 +173,11 @@ class BigramEngine:
         self.last = self.last[np.asarray(rows, dtype=np.intp)]
 
 
-@pytest.fixture
-def bigram_completer():
+def make_bigram_completer(unknown=False):
     """After a space: "self" (0.5), "set" (0.3), "sel" (0.2); "self" -> ".x\\n"."""
     vocabulary = TokenVocabulary(
-        ["\n", " ", ".", "e", "f", "l", "s", "t", "x", "=", "sel", "self", "set"]
+        ["\n", " ", ".", "e", "f", "l", "s", "t", "x", "=", "sel", "self", "set"],
+        unknown=unknown,
     )
     index = {t: i for i, t in enumerate(vocabulary.tokens)}
     table = np.full((vocabulary.size, vocabulary.size), 1e-6)
@@ -179,6 +195,11 @@ def bigram_completer():
             table[index[last], index[token]] = p
     table /= table.sum(axis=1, keepdims=True)
     return Completer(BigramEngine(table), vocabulary)
+
+
+@pytest.fixture
+def bigram_completer():
+    return make_bigram_completer()
 
 
 def test_completion_re_reads_the_last_token(bigram_completer):
@@ -220,6 +241,60 @@ def test_cli_trains_a_word_run_and_refuses_to_change_it(tmp_path, capsys):
     assert main(["complete", str(run), "--prefix", "bad ca", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert "\n" not in answer["completions"][0]["text"]
+
+
+def test_without_an_unknown_id_unknown_characters_warn_or_raise():
+    """A vocabulary written before Unicode corpora has no unknown id."""
+    completer = make_bigram_completer(unknown=False)
+    with pytest.warns(UnknownCharactersWarning, match="'X'"):
+        best = completer.complete("x = Xsel")
+    assert best.text == "f.x"  # as for "x = sel"
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        completer.complete("x = Xsel", strict=True)
+
+
+def test_with_an_unknown_id_unknown_characters_are_fed():
+    completer = make_bigram_completer(unknown=True)
+    vocabulary = completer.vocabulary
+    assert vocabulary.unknown_id == 13
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        best = completer.complete("x = X sel", strict=True)
+    assert best.text == "f.x"
+    np.testing.assert_array_equal(
+        completer.encode("x = X "), vocabulary.encode("x = X ")
+    )
+    assert vocabulary.encode("X")[0] == vocabulary.unknown_id
+
+
+def test_completing_a_last_token_with_an_unknown_character():
+    completer = make_bigram_completer(unknown=True)
+    # No token spells "sXl": it is read as it is, unknown id included, and the
+    # completion goes on from it instead of failing to heal it.
+    completion = completer.complete("x = sXl")
+    assert isinstance(completion.text, str) and completion.finished
+    assert completer.vocabulary.partial_suffix("x = sXl") == 0
+    assert completer.vocabulary.partial_suffix("x = sel") == 3
+
+
+def test_word_mode_keeps_unicode_identifiers_whole():
+    text = "naïve = переменная\nпеременная = naïve + naïve\n" * 3
+    corpus = load_corpus(text=text, tokens="word")
+    vocabulary = corpus.vocabulary
+    assert {"naïve", "переменная"} <= set(vocabulary.tokens)
+    naive, variable = vocabulary.encode("naïve"), vocabulary.encode("переменная")
+    assert len(naive) == 1 and len(variable) == 1
+    assert vocabulary.tokens[naive[0]] == "naïve"
+    assert len(corpus.ids) == len(tokenize(text))
+    assert vocabulary.decode(corpus.ids) == text
+    # Decomposed text is normalised (NFC) first, so "naïve" stays one token.
+    decomposed = text.replace("ï", "i\u0308")
+    again = load_corpus(text=decomposed, tokens="word")
+    np.testing.assert_array_equal(again.ids, corpus.ids)
+    apart = load_corpus(text=decomposed, tokens="word", normalize="none")
+    assert "naïve" not in apart.vocabulary
+    # U+0308 is not a word character: it splits the identifier.
+    assert {"nai", "\u0308", "ve"} <= set(apart.vocabulary.tokens)
 
 
 @given(st.lists(st.text(alphabet="ab \n=", max_size=30), min_size=1, max_size=6))

@@ -4,6 +4,7 @@ Everything is served by a real HTTP server on 127.0.0.1 started by the test
 (tests/corpus_server.py); nothing is downloaded from anywhere else.
 """
 
+import dataclasses
 import shutil
 import subprocess
 import time
@@ -94,8 +95,12 @@ ABCD_TEXT = (
     "Learn to test things.\n"
     "Offered as ABCD 101 and EFGH 201.\n"
     "Prereq: none.\n\n"
-    "ABCD 102. Cafe Studies. 1 Unit.\n"
-    "Naive resume  writing  & more.\n\n"
+    "ABCD 102. Café Studies. 1 Unit.\n"
+    "Naïve résumé — writing ✓ & more.\n\n"
+)
+# With `ascii`: accents removed, the dash folded, the check mark dropped.
+ABCD_ASCII_TEXT = ABCD_TEXT.replace("Café", "Cafe").replace(
+    "Naïve résumé — writing ✓", "Naive resume - writing "
 )
 EFGH_TEXT = (
     "EFGH 201. Seminar. 1 Unit.\n\n"
@@ -134,7 +139,10 @@ def test_catalog_exact_text_retries_failures_and_cache(catalog, tmp_path):
     stats = build_catalog_corpus(catalog.index, out, fetch=fetch)
     elapsed = time.monotonic() - started
 
-    assert out.read_text() == ABCD_TEXT + EFGH_TEXT + FLAKY_TEXT + MALFORMED_TEXT
+    assert (
+        out.read_text(encoding="utf-8")
+        == ABCD_TEXT + EFGH_TEXT + FLAKY_TEXT + MALFORMED_TEXT
+    )
     assert dict(catalog.hits) == {
         "/robots.txt": 1,
         "/course-descriptions/": 1,
@@ -150,9 +158,9 @@ def test_catalog_exact_text_retries_failures_and_cache(catalog, tmp_path):
     assert stats.subjects == 7
     assert stats.duplicate_links == 2
     assert stats.courses == 8
-    assert stats.characters == len(out.read_text())
-    assert stats.vocabulary == len(set(out.read_text()))
-    assert stats.dropped_characters == 2  # the dash and the check mark
+    assert stats.characters == len(out.read_text(encoding="utf-8"))
+    assert stats.vocabulary == len(set(out.read_text(encoding="utf-8")))
+    assert stats.dropped_characters == 0  # Unicode is kept
     assert stats.fetched == 6 and stats.cached == 0  # the index and 5 pages
     assert stats.disallowed == [catalog.url("/course-descriptions/priv/")]
     assert [(f.url, f.reason) for f in stats.failures] == [
@@ -172,7 +180,7 @@ def test_catalog_exact_text_retries_failures_and_cache(catalog, tmp_path):
     stats = build_catalog_corpus(catalog.index, out, fetch=fetch, force=True)
     assert dict(catalog.hits) == {"/course-descriptions/slow/": 1}
     full = ABCD_TEXT + EFGH_TEXT + FLAKY_TEXT + SLOW_TEXT + MALFORMED_TEXT
-    assert out.read_text() == full
+    assert out.read_text(encoding="utf-8") == full
     assert stats.fetched == 1 and stats.cached == 6
     assert [f.url for f in stats.failures] == [
         catalog.url("/course-descriptions/json/")
@@ -182,7 +190,7 @@ def test_catalog_exact_text_retries_failures_and_cache(catalog, tmp_path):
     catalog.reset()
     build_catalog_corpus(catalog.index, out, fetch=fetch, force=True)
     assert dict(catalog.hits) == {}
-    assert out.read_text() == full
+    assert out.read_text(encoding="utf-8") == full
 
 
 class Interrupted(Exception):
@@ -222,9 +230,25 @@ def test_interrupted_catalog_run_resumes_with_the_remaining_pages(catalog, tmp_p
         "/course-descriptions/json/": 1,
     }  # the index, abcd/, efgh/ and robots.txt come from the cache
     assert stats.cached == 3
-    assert out.read_text() == (
+    assert out.read_text(encoding="utf-8") == (
         ABCD_TEXT + EFGH_TEXT + FLAKY_TEXT + SLOW_TEXT + MALFORMED_TEXT
     )
+
+
+def test_catalog_ascii_folds_the_text(site, tmp_path):
+    site.add("/course-descriptions/", '<a href="abcd/">ABCD</a>')
+    site.add("/course-descriptions/abcd/", ABCD)
+    out = tmp_path / "c.txt"
+    stats = build_catalog_corpus(
+        site.url("/course-descriptions/"),
+        out,
+        CatalogConfig(ascii=True),
+        fetch_config(tmp_path),
+    )
+    assert out.read_bytes() == ABCD_ASCII_TEXT.encode("ascii")
+    assert stats.dropped_characters == 1  # the check mark
+    assert stats.characters == len(ABCD_ASCII_TEXT)
+    assert stats.vocabulary == len(set(ABCD_ASCII_TEXT))
 
 
 def test_catalog_options_lowercase_link_pattern_and_classes(site, tmp_path):
@@ -247,7 +271,7 @@ def test_catalog_options_lowercase_link_pattern_and_classes(site, tmp_path):
     stats = build_catalog_corpus(
         site.url("/index.html"), out, config, fetch_config(tmp_path)
     )
-    assert out.read_text() == "one 1. first.\nsome text.\n\n"
+    assert out.read_text(encoding="utf-8") == "one 1. first.\nsome text.\n\n"
     assert stats.subjects == 1
     assert site.hits["/robots.txt"] == 1  # a 404: everything allowed
 
@@ -384,7 +408,7 @@ def test_existing_output_is_kept_unless_forced(catalog, tmp_path):
     out.write_text("precious")
     with pytest.raises(FileExistsError, match="`out` already exists.*--force"):
         build_catalog_corpus(catalog.index, out, fetch=fetch_config(tmp_path))
-    assert out.read_text() == "precious"
+    assert out.read_text(encoding="utf-8") == "precious"
     assert catalog.requests == 0
 
 
@@ -441,12 +465,14 @@ PROJECT = {
 SMALL = PythonCorpusConfig(max_bytes=500, max_line_length=200)
 
 
-def python_text(prefix):
+def python_text(prefix, fold=False):
+    """The corpus of PROJECT: UTF-8 with é, or (`fold`: ascii=True) with e."""
+    e = "e" if fold else "é"
     return (
         f"# file: {prefix}/a.py\n"
-        'def f():\n    return "cafe"\n'
+        f'def f():\n    return "caf{e}"\n'
         f"\n# file: {prefix}/latin.py\n"
-        "# -*- coding: latin-1 -*-\ns = 'e'\n"
+        f"# -*- coding: latin-1 -*-\ns = '{e}'\n"
         f"\n# file: {prefix}/pkg/b.py\n"
         "import a\nprint(a.f())\n"
     )
@@ -464,11 +490,11 @@ def test_python_directory_exact_text_and_skips(tmp_path):
     proj = make_tree(tmp_path / "proj", PROJECT)
     out = tmp_path / "py.txt"
     stats = build_python_corpus(proj, out, SMALL, fetch_config(tmp_path))
-    assert out.read_text() == python_text("proj")
+    assert out.read_bytes() == python_text("proj").encode("utf-8")
     assert stats.files == 3
     assert stats.characters == len(python_text("proj"))
     assert stats.vocabulary == len(set(python_text("proj")))
-    assert stats.dropped_characters == 0  # é became e: replaced, not dropped
+    assert stats.dropped_characters == 0  # é is kept
     assert stats.duplicates == ["proj/pkg/copy_of_a.py"]
     assert stats.skipped_binary == ["proj/pkg/blob.py"]
     assert stats.skipped_generated == ["proj/pkg/gen.py", "proj/pkg/msg_pb2.py"]
@@ -476,6 +502,19 @@ def test_python_directory_exact_text_and_skips(tmp_path):
     assert stats.skipped_long_lines == ["proj/pkg/wide.py"]
     assert stats.skipped_empty == ["proj/pkg/__init__.py"]
     assert stats.downloaded == []
+
+
+def test_python_ascii_folds_the_text(tmp_path):
+    proj = make_tree(tmp_path / "proj", PROJECT)
+    out = tmp_path / "py.txt"
+    config = dataclasses.replace(SMALL, ascii=True)
+    stats = build_python_corpus(proj, out, config, fetch_config(tmp_path))
+    assert out.read_bytes() == python_text("proj", fold=True).encode("ascii")
+    assert stats.files == 3
+    assert stats.characters == len(python_text("proj", fold=True))
+    assert stats.vocabulary == len(set(python_text("proj", fold=True)))
+    assert stats.dropped_characters == 0  # é became e: replaced, not dropped
+    assert stats.duplicates == ["proj/pkg/copy_of_a.py"]
 
 
 def test_python_thresholds_are_options(tmp_path):
@@ -488,8 +527,10 @@ def test_python_thresholds_are_options(tmp_path):
     assert stats.skipped_large == stats.skipped_long_lines == []
     assert stats.skipped_generated == []
     assert stats.files == 7
-    assert "## proj/pkg/wide.py ##\nx = 'yyy" in out.read_text()
-    assert "## proj/pkg/big.py ##\n" + "x = 1\n" * 100 in out.read_text()
+    assert "## proj/pkg/wide.py ##\nx = 'yyy" in out.read_text(encoding="utf-8")
+    assert "## proj/pkg/big.py ##\n" + "x = 1\n" * 100 in out.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_python_archives_from_urls_are_cached(site, tmp_path):
@@ -510,7 +551,7 @@ def test_python_archives_from_urls_are_cached(site, tmp_path):
         urls, out, SMALL, fetch_config(tmp_path), progress=events.append
     )
     expected = python_text("proj-main") + "\n# file: other-1.0/c.py\nc = 3\n"
-    assert out.read_text() == expected
+    assert out.read_text(encoding="utf-8") == expected
     assert stats.duplicates == ["proj-main/pkg/copy_of_a.py", "other-1.0/a.py"]
     assert stats.downloaded == urls
     assert dict(site.hits) == {"/proj-main.zip": 1, "/other.tar.gz": 1}
@@ -522,7 +563,7 @@ def test_python_archives_from_urls_are_cached(site, tmp_path):
     stats = build_python_corpus(urls, out, SMALL, fetch_config(tmp_path), force=True)
     assert site.requests == 0  # both archives come from the cache
     assert stats.downloaded == []
-    assert out.read_text() == expected
+    assert out.read_text(encoding="utf-8") == expected
 
 
 def test_python_local_archive_and_single_file(tmp_path):
@@ -532,7 +573,10 @@ def test_python_local_archive_and_single_file(tmp_path):
     single.write_text("z = 26\n")
     out = tmp_path / "py.txt"
     build_python_corpus([archive, single], out, SMALL, fetch_config(tmp_path))
-    assert out.read_text() == python_text("proj") + "\n# file: z.py\nz = 26\n"
+    assert (
+        out.read_text(encoding="utf-8")
+        == python_text("proj") + "\n# file: z.py\nz = 26\n"
+    )
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -549,7 +593,7 @@ def test_python_git_work_tree_uses_the_tracked_files(tmp_path):
     subprocess.run(["git", "-C", str(repo), "add", "tracked.py"], check=True)
     out = tmp_path / "py.txt"
     build_python_corpus(repo, out, fetch=fetch_config(tmp_path))
-    assert out.read_text() == "# file: repo/tracked.py\nt = 1\n"
+    assert out.read_text(encoding="utf-8") == "# file: repo/tracked.py\nt = 1\n"
 
 
 def test_tqdm_progress_shows_bars_for_downloads_and_pages(site, tmp_path, capsys):

@@ -51,6 +51,9 @@ class StreamGenerator(Generator):
     def unknown(self, text):
         return self.vocabulary.unknown(text) if self.vocabulary else []
 
+    def outside(self, text):
+        return self.vocabulary.outside(text) if self.vocabulary else []
+
     def stream(self, seed, length, sampling=None, **changes):
         sampling = Sampling.of(sampling, **changes)
         self.calls.append((seed, length, sampling.temperature, sampling.random_seed))
@@ -99,7 +102,7 @@ def test_a_dedent_on_the_first_line_gives_an_empty_body():
     assert generate_body(StreamGenerator("def g():\n"), TOP) == ""
 
 
-def test_prompt_characters_outside_the_vocabulary_are_dropped_and_counted():
+def test_prompt_characters_outside_the_vocabulary_are_counted():
     vocabulary = Vocabulary("abcdefghijklmnopqrstuvwxyz ():\n")
     generator = StreamGenerator("        return self\n\n    def n(self):\n", vocabulary)
     made = generate_function_body(generator, METHOD, max_length=200)
@@ -107,6 +110,14 @@ def test_prompt_characters_outside_the_vocabulary_are_dropped_and_counted():
     assert made.ended_at_dedent
     assert generator.calls[0][0] == "    def m(self):\n        elf\n"
     assert made.unknown_characters == 8  # six quotes, "S" and "."
+    # With an unknown id nothing is dropped: the prompt is read whole.
+    generator = StreamGenerator(
+        "        return self\n\n    def n(self):\n",
+        Vocabulary(vocabulary.characters, True),
+    )
+    made = generate_function_body(generator, METHOD, max_length=200)
+    assert generator.calls[0][0] == METHOD.prompt
+    assert made.unknown_characters == 8
 
 
 def test_dedent_helpers():
@@ -226,10 +237,10 @@ def test_on_a_trained_model(trained_run):
         r["generated_body"] for r in again.records
     ]
     for record in first.records:
-        assert record["unknown_characters"] == 5  # ( ) : ' '
+        assert record["unknown_characters"] == 5  # ( ) : ' ', read as unknown
         body = record["generated_body"]
         assert len(body) <= 41
-        assert set(body) <= set(generator.vocabulary.characters)
+        assert set(body) <= set(generator.vocabulary.tokens)  # U+FFFD: unknown
         assert all(
             not line.strip() or line.startswith(" ") for line in body.split("\n")
         )

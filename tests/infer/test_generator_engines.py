@@ -96,11 +96,24 @@ def test_invalid_temperature(generator, temperature):
 def test_invalid_length_and_seed(generator):
     with pytest.raises(ValueError, match="length"):
         generator.generate("abc", -1)
-    with pytest.raises(ValueError, match=r"'X', 'z'"):
-        generator.generate("abzX", 5)
-    assert generator.generate("abzX", 5, strict=False).startswith("ab")
     with pytest.raises(ValueError, match="seed"):
         generator.generate("", 5)
+
+
+def test_seed_characters_outside_the_vocabulary(generator):
+    """Read as the unknown id: the seed comes back with U+FFFD in their place."""
+    assert generator.outside("abzX") == ["X", "z"] and generator.unknown("abzX") == []
+    out = generator.generate("abzX", 5, random_seed=0)
+    assert out.startswith("abzX") and len(out) == 9
+    assert generator.generate("abzX", 5, random_seed=0, strict=False) == out
+
+
+def test_seed_characters_a_vocabulary_without_an_unknown_id_cannot_read():
+    """Runs from before unknown ids: an error, or dropped with strict=False."""
+    _, old = random_generator()  # Vocabulary(ALPHABET): no unknown id
+    with pytest.raises(ValueError, match=r"'X', 'z'"):
+        old.generate("abzX", 5)
+    assert old.generate("abzX", 5, strict=False).startswith("ab")
 
 
 def test_load_errors(tmp_path):

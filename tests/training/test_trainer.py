@@ -32,7 +32,7 @@ def test_run_directory_files_and_history(tmp_path, text):
     assert [r["epoch"] for r in result.history] == [1, 2]
     assert all(r["chars_per_second"] > 0 and r["seconds"] > 0 for r in result.history)
     config = charlstm.RunConfig.load(run / "config.json")
-    assert config.model.vocabulary_size == 10
+    assert config.model.vocabulary_size == 11  # 10 characters and the unknown id
     assert charlstm.Vocabulary.load(run / "vocab.json").characters == "\n abcdefgh"
     leftovers = [p.name for p in run.glob(".*") if p.name != ".lock"]
     assert not leftovers, "temporary files left behind"

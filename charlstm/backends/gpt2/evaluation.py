@@ -23,7 +23,6 @@ compiled forward pass, `token_nll_function`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -113,23 +112,6 @@ def sequence_nll(
     return total, count
 
 
-def scores(total_nll: float, characters: int, tokens: int) -> dict:
-    """The LSTM's evaluation keys from a summed token NLL (nats) over text of
-    `characters` characters: `loss` (nats per character), `bits_per_char`,
-    `perplexity` (per character), `characters`, plus `tokens`."""
-    if characters < 1:
-        raise InputError(f"`characters` must be >= 1. Received: {characters}")
-    loss = total_nll / characters
-    return {
-        "loss": loss,
-        "bits_per_char": loss / math.log(2),
-        "perplexity": math.exp(loss),
-        "characters": int(characters),
-        "unknown_dropped": 0,
-        "tokens": int(tokens),
-    }
-
-
 def token_nll_function(model) -> NLLFunction:
     """The model's per-token loss in nats, compiled once for any batch and length.
 
@@ -167,9 +149,10 @@ def evaluate_gpt2(
 ) -> dict:
     """Scores held-out text with a GPT-2, per character.
 
-    The first token is context only (GPT-2 has no start token here); the rest
-    are scored in sliding windows of the model's `sequence_length` (see the
-    module docstring), and their NLL is divided by the characters they spell.
+    Every character of the text is scored, as `charlstm.evaluate` scores it for
+    the LSTM: the text's tokens follow the tokens of a newline (context only),
+    and are scored in sliding windows of the model's `sequence_length` (see the
+    module docstring); their NLL is divided by the characters of the text.
 
     Args:
         generator: GPT2Generator. The trained model (`charlstm.load(run_dir)`).
@@ -179,27 +162,31 @@ def evaluate_gpt2(
 
     Returns:
         dict with `loss` (nats per character), `bits_per_char`, `perplexity`,
-        `characters` (scored characters), `unknown_dropped` (always 0) and
-        `tokens` (scored tokens): `charlstm.evaluate`'s keys.
+        `characters` (scored characters: all of the text), `unknown_characters`
+        (always 0: byte-level BPE has no unknown token), `bits_per_char_known`,
+        `unknown_dropped` (always 0) and `tokens` (scored tokens):
+        `charlstm.evaluate`'s keys.
 
     Example:
     >>> evaluate_gpt2(charlstm.load("runs/gpt2"), open("held_out.py").read())
     """
-    from charlstm.backends.gpt2.tokenizer import decode, encode
+    from charlstm.backends.gpt2.tokenizer import encode
+    from charlstm.eval.heldout import CONTEXT, scores
 
     if not isinstance(text, str):
         raise InputError(f"`text` must be a string. Received: {type(text).__name__}")
-    tokens = encode(generator.tokenizer, [text])[0]
-    if len(tokens) < 2:
-        raise InputError(
-            "the held-out text must be at least 2 tokens long. "
-            f"Received: {len(tokens)} token(s), text={text[:40]!r}"
-        )
+    if not text:
+        raise InputError("the held-out text is empty.")
+    context, body = encode(generator.tokenizer, [CONTEXT, text])
+    tokens = np.concatenate([context, body])
     if getattr(generator, "_token_nll", None) is None:
         generator._token_nll = token_nll_function(generator.model)
     window = generator.config.sequence_length
     total, count = sequence_nll(
-        generator._token_nll, [(tokens, 1)], window, stride, batch_size
+        generator._token_nll, [(tokens, len(context))], window, stride, batch_size
     )
-    characters = len(text) - len(decode(generator.tokenizer, tokens[:1]))
-    return scores(total, characters, count)
+    figures = scores(
+        total, len(text), unknown_characters=0, unknown_dropped=0, tokens=count
+    )
+    figures["bits_per_char_known"] = figures["bits_per_char"]
+    return figures

@@ -42,7 +42,7 @@ from charlstm.backends.gpt2.tokenizer import (
     train_tokenizer,
 )
 from charlstm.config import DataConfig, TrainingConfig
-from charlstm.data.corpus import TextStats, clean_text, default_corpus_paths, read_bytes
+from charlstm.data.corpus import TextStats, check_unknown_share, read_pieces
 from charlstm.training.callbacks import (
     EpochStats,
     ProgressBar,
@@ -77,10 +77,11 @@ class GPT2TrainResult:
     untrained: str = ""  # why this call trained nothing ("" if it trained)
 
     def describe_corpus(self) -> str:
-        """One line on what training read: files, characters, the BPE."""
+        """One line on what training read: files, characters, what was dropped,
+        the BPE."""
         return (
-            f"corpus: {self.stats.files} file(s), {self.stats.characters:,} "
-            f"characters, BPE vocabulary {self.tokenizer.get_vocab_size()}, "
+            f"{self.stats.describe()}, BPE vocabulary "
+            f"{self.tokenizer.get_vocab_size()}, "
             f"{self.config.model.characters_per_token:.2f} characters per token"
         )
 
@@ -107,15 +108,11 @@ def _run_config(config, data, training) -> GPT2RunConfig:
 
 
 def _read(corpus, text, data: DataConfig) -> tuple[str, TextStats]:
-    if text is not None:
-        body = clean_text(text, data.lowercase)
-        if not body:
-            raise InputError("`text` is empty after cleaning: no ASCII characters.")
-        stats = TextStats(0, len(body), dropped_characters=len(text) - len(body))
-        return body, stats
-    sources = default_corpus_paths() if corpus is None else corpus
-    body, stats = read_bytes(sources, data.pattern, data.lowercase)
-    return body.decode("ascii"), stats
+    """The corpus as the LSTM reads it (every character kept: the byte-level BPE
+    encodes any text), checked."""
+    pieces, stats = read_pieces(corpus, text, data)
+    check_unknown_share(stats, data.max_unknown_share)
+    return "".join(pieces), stats
 
 
 def train_gpt2(
@@ -131,6 +128,7 @@ def train_gpt2(
     time_budget: float | None = None,
     callbacks=None,
     verbose: int = 0,
+    on_corpus=None,
 ) -> GPT2TrainResult:
     """Trains a GPT-2 on a corpus with the LSTM's split and run directory.
 
@@ -156,6 +154,8 @@ def train_gpt2(
             a batch boundary, then validate and checkpoint.
         callbacks: list of keras.callbacks.Callback. Extra callbacks.
         verbose: int. 1 shows a progress bar per epoch.
+        on_corpus: callable or None. Called with the corpus's `TextStats` once it
+            is read and checked, before the model is built.
 
     Example:
     >>> result = train_gpt2(text=open("corpus.py").read(), run_dir="runs/gpt2",
@@ -219,6 +219,8 @@ def train_gpt2(
             run.save(files.config)
 
         create_run(files, write)
+    if on_corpus is not None:  # read, checked, tokenized: training starts
+        on_corpus(stats)
     prepared = _Prepared(
         model, tokenizer, run, split, train_tokens, validation_tokens, stats
     )

@@ -30,6 +30,7 @@ from charlstm.infer.generator import Generator
 from charlstm.infer.sampling import Sampling
 from charlstm.training.run_dir import HISTORY_COLUMNS
 from tests.gpt2_helpers import make_code, tiny_data_config, tiny_gpt2_config
+from tests.helpers import make_text
 
 pytestmark = pytest.mark.slow
 
@@ -175,25 +176,38 @@ def test_generation_is_compiled_once(generator):
 def test_evaluate_matches_the_model_by_hand(generator, code):
     text = code[:24]  # fits one window
     result = evaluate_gpt2(generator, text)
-    tokens = encode(generator.tokenizer, [text])[0]
+    context, body = encode(generator.tokenizer, ["\n", text])
+    tokens = np.concatenate([context, body])  # the text follows a newline
     assert len(tokens) <= 16
     logits = generator.model(
         {"token_ids": tokens[None, :-1], "padding_mask": np.ones((1, len(tokens) - 1))}
     )
     log_probs = keras.ops.convert_to_numpy(keras.ops.log_softmax(logits[0], axis=-1))
-    nll = -sum(log_probs[t, tokens[t + 1]] for t in range(len(tokens) - 1))
-    characters = len(text) - len(decode(generator.tokenizer, tokens[:1]))
-    assert result["characters"] == characters
-    assert result["tokens"] == len(tokens) - 1
-    assert result["bits_per_char"] == pytest.approx(
-        nll / characters / math.log(2), rel=1e-4
+    nll = -sum(
+        log_probs[t, tokens[t + 1]] for t in range(len(context) - 1, len(tokens) - 1)
     )
-    keys = {"loss", "bits_per_char", "perplexity", "characters", "unknown_dropped"}
+    assert result["characters"] == len(text)  # every character is scored
+    assert result["tokens"] == len(body)
+    assert result["bits_per_char"] == pytest.approx(
+        nll / len(text) / math.log(2), rel=1e-4
+    )
+    keys = {"loss", "bits_per_char", "perplexity", "characters", "unknown_characters"}
     assert keys <= set(result)
+    assert result["unknown_characters"] == 0 and result["unknown_dropped"] == 0
     long = evaluate_gpt2(generator, code[:3000])
-    assert long["characters"] > 2990 and 0 < long["bits_per_char"] < 9
-    with pytest.raises(ValueError, match="2 tokens"):
-        evaluate_gpt2(generator, "d")
+    assert long["characters"] == 3000 and 0 < long["bits_per_char"] < 9
+    with pytest.raises(ValueError, match="empty"):
+        evaluate_gpt2(generator, "")
+
+
+def test_both_backends_score_the_same_characters(generator, trained_run):
+    """The same held-out text, with characters outside the LSTM's vocabulary and
+    the GPT-2's training text: both count every character."""
+    text = "def naïve(x):\n    return 'Привет, 日本 😀'\n" + make_text(500, seed=4)
+    lstm = charlstm.evaluate(charlstm.load(trained_run), text=text)
+    gpt2 = evaluate_gpt2(generator, text)
+    assert lstm["characters"] == gpt2["characters"] == len(text)
+    assert lstm["unknown_characters"] > 0 and lstm["unknown_dropped"] == 0
 
 
 def test_charlstm_load_detects_the_backend(trained):

@@ -68,8 +68,16 @@ def test_train_generate_evaluate(run, corpus, capsys):
     held_out.write_text(make_code(2000, seed=1))
     assert main(["evaluate", str(run), str(held_out)]) == 0
     scores = json.loads(capsys.readouterr().out)
-    assert set(scores) == {"loss", "bits_per_char", "perplexity", "characters"}
-    assert scores["characters"] > 1990 and 0 < scores["bits_per_char"] < 9
+    assert set(scores) == {
+        "loss",
+        "bits_per_char",
+        "perplexity",
+        "characters",
+        "unknown_characters",
+        "bits_per_char_known",
+    }
+    assert scores["characters"] == 2000 and 0 < scores["bits_per_char"] < 9
+    assert scores["unknown_characters"] == 0
 
 
 def test_resume_needs_no_backend_option(run, corpus, tmp_path, capsys):
