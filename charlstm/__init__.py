@@ -31,6 +31,7 @@ _EXPORTS = {
     "StatefulBatches": "charlstm.data.batches",
     "WindowDataset": "charlstm.data.batches",
     "build_model": "charlstm.model.build",
+    "export": "charlstm.model.export",
     "train": "charlstm.training.trainer",
     "TrainResult": "charlstm.training.trainer",
     "TextGenerator": "charlstm.infer.generator",

@@ -36,6 +36,7 @@ COMMANDS = (
     "visualize",
     "search",
     "corpus",
+    "export",
 )
 
 
