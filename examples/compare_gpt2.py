@@ -52,13 +52,13 @@ def generation_speed(generator, length: int) -> float:
 
 def codegen_figures(generator, examples, text, max_length):
     from charlstm.eval.codegen import run_codegen
+    from charlstm.infer.sampling import Sampling
 
     summary = run_codegen(
         generator,
         examples,
         max_length=max_length,
-        temperature=0.75,
-        random_seed=0,
+        sampling=Sampling(temperature=0.75, random_seed=0),
         training_text=text,
     ).summary
     return {
