@@ -1,6 +1,6 @@
 """Line completion (the "smart code completion tool" of the article on
-temperature): beam search or sampling to the end of the current line, with a
-cache of warmed states.
+temperature): beam search or sampling to the end of the current line (or to a
+blank line), with a cache of warmed states (`charlstm.infer.states`).
 
 Runs on any engine (`charlstm.infer.engine.Engine`). Imports neither TensorFlow
 nor Keras.
@@ -16,7 +16,17 @@ import numpy as np
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.endings import Hypothesis, beam_search, sample_endings
 from charlstm.infer.sampling import Sampling
+from charlstm.infer.states import DocumentStates, StateCache
 from charlstm.utils.checks import InputError, check_count
+
+__all__ = [
+    "CharConfidence",
+    "Completer",
+    "Completion",
+    "DocumentStates",
+    "StateCache",
+    "UnknownCharactersWarning",
+]
 
 # Completion's default: beam search.
 GREEDY = Sampling(temperature=0.0)
@@ -39,9 +49,9 @@ class CharConfidence:
 class Completion:
     """One ending of the current line."""
 
-    text: str  # the rest of the line, without the newline
-    log_probability: float  # natural log-probability of `text` (+ the newline)
-    finished: bool  # True if it ends at a newline, False if cut at max_length
+    text: str  # the rest of the line, without the newline (multiline: the block)
+    log_probability: float  # natural log-probability of `text` (+ the newline(s))
+    finished: bool  # True if it ends at a newline (a blank line), False if cut
     characters: list[CharConfidence] = field(default_factory=list, repr=False)
 
     def to_dict(self, confidence: bool = False) -> dict:
@@ -59,54 +69,21 @@ class Completion:
         return out
 
 
-class StateCache:
-    """Warmed states keyed by the ids that produced them (least recently used out).
-
-    Args:
-        size: int. Number of states kept.
-    """
-
-    def __init__(self, size: int = 8):
-        self.size = size
-        self.entries = []  # (ids, state, probs), most recently used last
-
-    def longest_prefix(self, ids: np.ndarray):
-        """The entry with the longest ids that `ids` starts with, or None."""
-        best = None
-        for index, (known, _, _) in enumerate(self.entries):
-            if len(known) <= len(ids) and np.array_equal(ids[: len(known)], known):
-                if best is None or len(known) > len(self.entries[best][0]):
-                    best = index
-        if best is None:
-            return None
-        self.entries.append(self.entries.pop(best))
-        return self.entries[-1]
-
-    def refresh(self, ids: np.ndarray) -> None:
-        """Marks the entry of exactly `ids` (if kept) as the most recently used."""
-        for index, (known, _, _) in enumerate(self.entries):
-            if len(known) == len(ids) and np.array_equal(known, ids):
-                self.entries.append(self.entries.pop(index))
-                return
-
-    def store(self, ids: np.ndarray, state, probs: np.ndarray) -> None:
-        self.entries = [e for e in self.entries if not np.array_equal(e[0], ids)]
-        self.entries.append((ids.copy(), state, probs.copy()))
-        del self.entries[: -self.size]
-
-
 class Completer:
     """Completes the current line from the text before it.
 
     Keeps the warmed states of recent requests: a request whose text extends an
     earlier one (the same file, typed further) feeds only the new characters. The
     state at the start of the current line is kept too, so editing within the
-    line does not re-read the file.
+    line does not re-read the file. An editor's server gives each open document
+    a `DocumentStates` instead, which keeps states along the whole document.
 
     Args:
         engine: NumpyEngine. The model.
         vocabulary: Vocabulary. The run's vocabulary.
-        cache_size: int. Warmed states kept.
+        cache_size: int. Warmed states kept (of the default cache).
+        cache: `StateCache`, `DocumentStates` or None. Where warmed states are
+            kept (default: a `StateCache(cache_size)`).
 
     Example:
     >>> completer = Completer(generator.engine, generator.vocabulary)
@@ -114,10 +91,10 @@ class Completer:
     'f'
     """
 
-    def __init__(self, engine, vocabulary: Vocabulary, cache_size: int = 8):
+    def __init__(self, engine, vocabulary: Vocabulary, cache_size: int = 8, cache=None):
         self.engine = engine
         self.vocabulary = vocabulary
-        self.cache = StateCache(cache_size)
+        self.cache = StateCache(cache_size) if cache is None else cache
         self.end_id = vocabulary.encode("\n", strict=False)
         self.end_id = int(self.end_id[0]) if len(self.end_id) else -1
         self.fed = 0  # characters fed by the last request (for tests and stats)
@@ -141,31 +118,7 @@ class Completer:
     def warm(self, ids: np.ndarray) -> np.ndarray:
         """Sets the engine to one stream that has read `ids`; returns its next-id
         probabilities (1, vocab)."""
-        hit = self.cache.longest_prefix(ids)
-        done = 0
-        if hit is None:
-            self.engine.reset(1)
-        else:
-            known, state, probs = hit
-            self.engine.set_state(state)
-            done = len(known)
-        line_start = (
-            int(np.flatnonzero(ids == self.end_id)[-1]) + 1
-            if (self.end_id >= 0 and (ids == self.end_id).any())
-            else 0
-        )
-        # Typing on along the line hits the previous request's state, so the
-        # state at the line's start would age out of the cache; a request that
-        # then edits back to the line's start (or before the last request's
-        # text) would re-read the whole file. Keep it recent.
-        self.cache.refresh(ids[:line_start])
-        self.fed = len(ids) - done
-        for end in sorted({line_start, len(ids)}):
-            if end <= done:
-                continue
-            probs = self.engine.feed(ids[None, done:end])  # (1, vocab)
-            done = end
-            self.cache.store(ids[:end], self.engine.get_state(), probs)
+        probs, self.fed = self.cache.warm(self.engine, ids, self.end_id)
         return probs
 
     def complete(
@@ -178,6 +131,7 @@ class Completer:
         context: str = "",
         beam_width: int | None = None,
         strict: bool = False,
+        multiline: bool = False,
         **changes,
     ):
         """Completes the line that `prefix` ends in; stops at the newline.
@@ -197,6 +151,9 @@ class Completer:
             strict: bool. If True, characters outside the vocabulary raise a
                 ValueError; if False they are dropped with an
                 `UnknownCharactersWarning`.
+            multiline: bool. If True, go on past the end of the line and stop at
+                the first blank line (two newlines in a row, not part of the
+                text): a block rather than a line.
             **changes: fields of `Sampling` to change, e.g. `temperature=0.5`.
 
         Returns:
@@ -246,6 +203,7 @@ class Completer:
                 f"the vocabulary. Received: prefix={prefix!r}"
             )
         probs = self.warm(ids)
+        ends = 2 if multiline else 1  # newlines in a row that end a completion
         if sampling.temperature == 0:
             found = beam_search(
                 self.engine,
@@ -255,6 +213,7 @@ class Completer:
                 self.end_id,
                 num_candidates,
                 constraint,
+                end_repeats=ends,
             )
         else:
             found = sample_endings(
@@ -265,8 +224,11 @@ class Completer:
                 self.end_id,
                 sampling,
                 constraint,
+                end_repeats=ends,
             )
-        completions = [self._completion(h, finished, tail) for h, finished in found]
+        completions = [
+            self._completion(h, finished, tail, ends) for h, finished in found
+        ]
         return completions if num_candidates > 1 else completions[0]
 
     def _spelling(self, tail: str):
@@ -285,9 +247,9 @@ class Completer:
         return constraint
 
     def _completion(
-        self, hypothesis: Hypothesis, finished: bool, tail: str = ""
+        self, hypothesis: Hypothesis, finished: bool, tail: str = "", ends: int = 1
     ) -> Completion:
-        ids = hypothesis.ids[:-1] if finished else hypothesis.ids
+        ids = hypothesis.ids[:-ends] if finished else hypothesis.ids
         tokens = self.vocabulary.tokens
         characters, skip = [], len(tail)  # the tail is the prefix's, not new text
         for i, p, e in zip(

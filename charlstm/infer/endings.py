@@ -52,18 +52,32 @@ def _restrict(scores, live, constraint) -> None:
                 scores[row, ~allowed] = -np.inf
 
 
+def ends_with(ids: list, end_id: int, end_repeats: int) -> bool:
+    """Whether `end_id` after `ids` ends a hypothesis: the last `end_repeats - 1`
+    ids are `end_id` too (a blank line is two newlines in a row)."""
+    tail = end_repeats - 1
+    return tail == 0 or (len(ids) >= tail and all(i == end_id for i in ids[-tail:]))
+
+
 def beam_search(
-    engine, probs, width, max_length, end_id, num_candidates, constraint=None
+    engine,
+    probs,
+    width,
+    max_length,
+    end_id,
+    num_candidates,
+    constraint=None,
+    end_repeats=1,
 ):
     """The `num_candidates` most likely endings, by beam search.
 
     The engine holds one warmed stream whose next-id distribution is `probs`
     (1, vocab). A hypothesis ends when it emits `end_id` (its probability
-    counts); the search stops once no live hypothesis can beat the
-    `num_candidates`-th ending found, or at `max_length` characters, where the
-    live hypotheses become unfinished candidates. `constraint(ids)` (optional)
-    gives the ids allowed after a hypothesis's ids as a (vocab,) bool mask, or
-    None for all of them.
+    counts) for the `end_repeats`-th time in a row; the search stops once no
+    live hypothesis can beat the `num_candidates`-th ending found, or at
+    `max_length` characters, where the live hypotheses become unfinished
+    candidates. `constraint(ids)` (optional) gives the ids allowed after a
+    hypothesis's ids as a (vocab,) bool mask, or None for all of them.
 
     Returns:
         list of (Hypothesis, finished) pairs, most likely first.
@@ -90,7 +104,7 @@ def beam_search(
             hypothesis = live[row].extend(
                 char_id, float(probs[row, char_id]), float(entropies[row])
             )
-            if char_id == end_id:
+            if char_id == end_id and ends_with(live[row].ids, end_id, end_repeats):
                 ended.append(hypothesis)
             else:
                 survivors.append(hypothesis)
@@ -116,10 +130,18 @@ def beam_search(
 
 
 def sample_endings(
-    engine, probs, count, max_length, end_id, sampling: Sampling, constraint=None
+    engine,
+    probs,
+    count,
+    max_length,
+    end_id,
+    sampling: Sampling,
+    constraint=None,
+    end_repeats=1,
 ):
     """`count` sampled endings of the line (duplicates merged), most likely first;
-    `constraint` as in `beam_search`. Runs the generator's sampling loop."""
+    `constraint` and `end_repeats` as in `beam_search`. Runs the generator's
+    sampling loop."""
     engine.select(np.zeros(count, dtype=np.intp))
     probs = np.repeat(np.asarray(probs), count, axis=0)  # (count, vocab)
     hypotheses = [Hypothesis([], 0.0, [], []) for _ in range(count)]
@@ -137,10 +159,11 @@ def sample_endings(
         model_probs = np.asarray(model_probs, dtype=np.float64)  # (count, vocab)
         entropies = entropy_bits(model_probs)
         for row in np.flatnonzero(~done):
+            before = hypotheses[row].ids
             hypotheses[row] = hypotheses[row].extend(
                 int(ids[row]), float(model_probs[row, ids[row]]), float(entropies[row])
             )
-            done[row] = ids[row] == end_id
+            done[row] = ids[row] == end_id and ends_with(before, end_id, end_repeats)
         if done.all():
             break
     unique = {}

@@ -39,6 +39,9 @@ class Generator:
     arguments once and shapes the result the same way for all of them.
     """
 
+    # What runs the model ("numpy", "keras"), for reports such as `/health`.
+    engine_name = "unknown"
+
     def generate(
         self,
         seed: str | Sequence[str],
@@ -119,6 +122,11 @@ class Generator:
     def _stream(self, seed, length, sampling, strict) -> Iterator[str]:
         """`stream`'s pieces; the seed is checked and encoded before it returns."""
         raise NotImplementedError
+
+    def length_of(self, text: str) -> int:
+        """How long `text` is in `generate`'s `length` units: characters (tokens
+        in word mode)."""
+        return len(text)
 
     def unknown(self, text: str) -> list[str]:
         """The characters of `text` this generator cannot encode (none by default)."""
@@ -205,6 +213,11 @@ class TextGenerator(Generator):
         model = build_model(self.config, batch_size, None, stateful=True)
         model.set_weights(self.weights)
         return model
+
+    def length_of(self, text: str) -> int:
+        if self.vocabulary.kind == "char":
+            return len(text)
+        return len(self.vocabulary.encode(text, strict=False))
 
     def unknown(self, text: str) -> list[str]:
         """The characters of `text` that cannot be encoded: outside a vocabulary

@@ -74,10 +74,12 @@ class Sampling:
             )
         seed = self.random_seed
         if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or seed < 0
         ):
             raise InputError(
-                "`random_seed` must be an integer or None. "
+                "`random_seed` must be an integer >= 0 or None. "
                 f"Received: random_seed={seed!r}"
             )
         object.__setattr__(self, "stop", _stops(self.stop))

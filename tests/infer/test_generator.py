@@ -109,3 +109,17 @@ def test_vocabulary_must_fit_the_model(generator):
     weights = EngineWeights(generator.config, generator.weights)
     with pytest.raises(ValueError, match="vocabulary_size=10"):
         TextGenerator(NumpyEngine(weights), Vocabulary("abc"))
+
+
+def test_length_of_counts_in_the_units_of_length(generator):
+    from charlstm.data.tokens import TokenVocabulary
+
+    assert generator.length_of("abc\nd") == 5  # characters
+    vocabulary = TokenVocabulary.from_text("self.x = self.y\n", max_tokens=20)
+    config = ModelConfig(
+        vocabulary_size=vocabulary.size, num_layers=1, units=4, embedding_dim=2
+    )
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(0, 0.8, s) for s in expected_shapes(config)]
+    words = TextGenerator(NumpyEngine(EngineWeights(config, arrays)), vocabulary)
+    assert words.length_of("self.x") == 3  # tokens: "self", ".", "x"

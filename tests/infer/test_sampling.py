@@ -247,7 +247,12 @@ def test_sampling_is_frozen_and_checked_when_made():
     assert sampling.stop == ("\n\n",)  # one string becomes a tuple
     with pytest.raises(AttributeError):
         sampling.temperature = 2.0  # frozen
-    for bad in ({"random_seed": 1.5}, {"random_seed": True}, {"stop": ""}):
+    for bad in (
+        {"random_seed": 1.5},
+        {"random_seed": True},
+        {"random_seed": -1},
+        {"stop": ""},
+    ):
         with pytest.raises(InputError, match=next(iter(bad))):
             Sampling(**bad)
 

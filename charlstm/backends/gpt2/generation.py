@@ -115,6 +115,8 @@ class GPT2Generator(Generator):
     >>> print(generator.generate("def ", 300, temperature=0.75, random_seed=0))
     """
 
+    engine_name = "keras"
+
     def __init__(self, model, tokenizer, config: GPT2Config):
         self.model = model
         self.tokenizer = tokenizer
