@@ -37,6 +37,8 @@ COMMANDS = (
     "search",
     "corpus",
     "export",
+    "lsp",
+    "serve",
 )
 
 
