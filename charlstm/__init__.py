@@ -46,6 +46,7 @@ _EXPORTS = {
     "record_generation": "charlstm.interpret.activations",
     "text_features": "charlstm.interpret.features",
     "rank_neurons": "charlstm.interpret.neurons",
+    "NeuronView": "charlstm.interpret.view",
     "SweepGrid": "charlstm.eval.grid",
     "run_sweep": "charlstm.eval.sweep",
     "plot_history": "charlstm.interpret.plots",

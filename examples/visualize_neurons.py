@@ -31,7 +31,15 @@ def main(run_dir: str, out: str) -> None:
         best = ", ".join(f"{s.neuron} r={s.correlation:+.2f}" for s in scores)
         print(f"{feature:>14}: {best or 'constant in this text'}")
     views = auto_views(ranking)  # the best unit for each feature
-    save_html(out, acts, views, source=__file__, feature_method=features.method)
+    # The page's picker also offers each feature's second best (picker=2).
+    save_html(
+        out,
+        acts,
+        views,
+        ranking=ranking,
+        source=__file__,
+        feature_method=features.method,
+    )
     print(f"wrote {out}: open it in a browser, hover a character for its value")
 
 

@@ -22,6 +22,7 @@ from charlstm.cli.common import (
     note_outside,
     sampling_from,
 )
+from charlstm.interpret.view import DEFAULT_PICKER
 from charlstm.utils.checks import InputError
 
 DEFAULT_LENGTH = 400  # characters generated after --seed
@@ -62,6 +63,14 @@ def add_parser(commands):
         "--top", type=int, default=5, metavar="K", help="units per feature in --report"
     )
     v.add_argument(
+        "--picker",
+        default=str(DEFAULT_PICKER),
+        metavar="K|all",
+        help="the page's picker offers the top K units per feature besides those "
+        f"shown (default {DEFAULT_PICKER}; 0 for none), or 'all': every unit, 2 "
+        "bytes per character each",
+    )
+    v.add_argument(
         "--language",
         choices=["auto", "python", "text"],
         default="auto",
@@ -99,6 +108,7 @@ def _check_args(args) -> None:
         raise InputError("--seed must not be empty")
     if args.top < 1:
         raise InputError(f"--top must be a positive integer, got {args.top}")
+    _picker(args.picker)
     if args.png:
         from charlstm.interpret.view import _import_matplotlib
 
@@ -107,6 +117,15 @@ def _check_args(args) -> None:
         except ImportError as error:
             raise InputError(f"--png: {error}") from None
     _check_outputs(args)
+
+
+def _picker(value: str) -> int | str:
+    """--picker as `NeuronView` takes it: a count, or "all"."""
+    if value == "all":
+        return value
+    if not value.isdigit():
+        raise InputError(f"--picker must be a count or 'all', got {value!r}")
+    return int(value)
 
 
 def _read_text(path: str) -> str:
@@ -151,7 +170,9 @@ def run(args) -> int:
             f"generated from the seed {args.seed!r}, temperature {args.temperature}"
         )
     features = text_features(acts.text, args.language)
-    ranking = rank_neurons(acts, features, top_k=args.top)
+    picker = _picker(args.picker)
+    depth = args.top if picker == "all" else max(args.top, picker)
+    ranking = rank_neurons(acts, features, top_k=depth)
     if neurons is None:
         views = auto_views(ranking)
         if not views:
@@ -166,12 +187,15 @@ def run(args) -> int:
         args.out,
         acts,
         views,
+        ranking=ranking,
+        picker=picker,
         title=title,
         source=source,
         feature_method=features.method,
     )
     if args.report:
-        data = report(ranking, features, acts)
+        top = {name: scores[: args.top] for name, scores in ranking.items()}
+        data = report(top, features, acts)
         data["shown"] = [{"neuron": str(v.neuron), "heading": v.heading} for v in views]
         atomic_write_text(args.report, json.dumps(data, indent=2) + "\n")
     if args.png:

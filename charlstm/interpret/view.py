@@ -1,10 +1,13 @@
 """Drawing neuron activations: text coloured by one unit, as in Frank (2022), fig. 8.
 
-`render_html` makes a standalone page (inline CSS, no script, no external file):
-one block per neuron, every character coloured from blue (negative) through
-white to red (positive), scaled by the largest absolute value of that neuron
-over the text; hovering a character shows the exact value. `save_png` draws the
-same activations as a heat strip with matplotlib (the `viz` extra).
+`NeuronView` makes a standalone page (inline CSS and script, no external file)
+that a notebook also shows inline: one block per chosen neuron, every character
+coloured from blue (negative) through white to red (positive), scaled by the
+largest absolute value of that neuron over the text, and a picker that shows
+any other neuron the page holds. Hovering a character shows its value. The page
+stores the text once and each neuron as one compact string
+(`charlstm.interpret.view_page`). `save_png` draws the same activations as a
+heat strip with matplotlib (the `viz` extra).
 """
 
 from __future__ import annotations
@@ -16,35 +19,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from charlstm.interpret.activations import Activations
-from charlstm.interpret.features import DESCRIPTIONS, TextFeatures
-from charlstm.interpret.neurons import Neuron, NeuronScore, auto_neurons, best_feature
+from charlstm.interpret.features import DESCRIPTIONS, TextFeatures, text_features
+from charlstm.interpret.neurons import (
+    Neuron,
+    NeuronScore,
+    auto_neurons,
+    best_feature,
+    rank_neurons,
+)
+from charlstm.interpret.view_page import (
+    BINS,
+    KIND_NAMES,
+    PAGE_STYLE,
+    ROOT,
+    SCRIPT,
+    data_block,
+    decimals,
+    encode_values,
+    header,
+    range_parts,
+    stylesheet,
+)
+from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_write, atomic_write_text
 
 WHITE = np.array([255.0, 255.0, 255.0])
 RED = np.array([220.0, 50.0, 47.0])  # +1
 BLUE = np.array([38.0, 100.0, 210.0])  # -1
-KIND_NAMES = {"h": "hidden state", "c": "cell state"}
-CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
-METHODS = {
-    "tokenize": "Python, read by tokenize",
-    "scan": "Python that tokenize rejects, read by a tolerant scan",
-    "text": "not Python: the features of any text",
-}
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.3em; margin-bottom: .3em; }
-h2 { font-size: 1.05em; margin: 1.4em 0 .3em; }
-header p, p.range { margin: .2em 0; color: #444; }
-table.shown { border-collapse: collapse; margin: .6em 0; font-size: .92em; }
-table.shown td, table.shown th { padding: .1em .8em .1em 0; text-align: left; }
-pre.text { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  font-size: 13px; line-height: 1.4; white-space: pre; overflow-x: auto;
-  border: 1px solid #ddd; padding: .5em; margin: 0; tab-size: 8; }
-pre.text span.eol::before { content: " "; }
-pre.text span.seed { text-decoration: underline dotted #777; }
-.legend { display: inline-block; width: 12em; height: .8em; vertical-align: middle;
-  background: linear-gradient(to right, rgb(38,100,210), #fff, rgb(220,50,47)); }
-"""
+DEFAULT_PICKER = 2  # neurons per feature that the picker offers besides the shown
+VERBS = {"auto": "tracks", "given": "closest feature:", "ranked": "follows"}
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,9 @@ class View:
     Args:
         neuron: Neuron. The unit.
         score: NeuronScore or None. The feature it follows and how closely.
-        picked: str. "auto" (ranked first for `score.feature`) or "given" (asked
-            for; `score` is then its closest feature).
+        picked: str. "auto" (ranked first for `score.feature`), "given" (asked
+            for; `score` is then its closest feature) or "ranked" (offered by
+            the picker; `score` is its place in a ranking, if any).
     """
 
     neuron: Neuron
@@ -63,13 +67,20 @@ class View:
     picked: str = "auto"
 
     @property
+    def key(self) -> str:
+        """ "LAYER:UNIT:KIND", the neuron's name in the page and its URL hash."""
+        return f"{self.neuron.layer}:{self.neuron.unit}:{self.neuron.kind}"
+
+    @property
     def heading(self) -> str:
         n = self.neuron
         title = f"layer {n.layer}, unit {n.unit} ({n.kind})"
         if self.score is None:
+            if self.picked == "ranked":
+                return title
             return f"{title} — follows none of the features"
         what = DESCRIPTIONS.get(self.score.feature, self.score.feature)
-        verb = "tracks" if self.picked == "auto" else "closest feature:"
+        verb = VERBS[self.picked]
         return f"{title} — {verb} {what} (r={self.score.correlation:.2f})"
 
 
@@ -98,68 +109,255 @@ def _scale(values: np.ndarray) -> float:
     return peak if peak > 0 else 1.0
 
 
-def _block(acts: Activations, view: View, index: int) -> str:
-    n = view.neuron
-    values = acts.neuron(n.layer, n.unit, n.kind)  # (steps,)
-    scale = _scale(values)
-    fills = colours(values / scale)
-    generated = acts.seed_steps < acts.num_steps
-    spans = []
-    for step, (token, value, fill) in enumerate(
-        zip(acts.tokens, values, fills, strict=True)
+def _stored_scale(values: np.ndarray) -> float:
+    """The scale the page stores: `_scale` to 6 significant digits."""
+    return float(f"{_scale(values):.6g}")
+
+
+def _check_picker(picker) -> None:
+    if isinstance(picker, str) and picker == "all":
+        return
+    if not isinstance(picker, (int, np.integer)) or isinstance(picker, bool):
+        raise InputError(
+            f"`picker` must be a count of neurons per feature or 'all'. "
+            f"Received: picker={picker!r}"
+        )
+    if picker < 0:
+        raise InputError(f"`picker` must be at least 0. Received: picker={picker!r}")
+
+
+class NeuronView:
+    """Text coloured by neurons: a standalone page, or inline in a notebook.
+
+    One block per view, then the page holds more neurons for its picker: the
+    top `picker` of each feature of `ranking`, or every unit of every layer
+    (`h`, and `c` for an LSTM) with `picker="all"`. Each neuron held costs 2
+    bytes per character; the text is stored once. The picker also follows the
+    page's URL hash: `view.html#n=1:3:c` shows layer 1, unit 3, cell state.
+
+    Args:
+        acts: Activations. The recorded states.
+        views: list of View. The neurons to draw as blocks, in order.
+        ranking: dict or None. A `rank_neurons` ranking, for the picker.
+        picker: int or "all". Neurons per feature of `ranking` that the picker
+            offers besides `views` (0: only `views`), or "all".
+        title: str. The page title.
+        source: str. Where the text came from, for the header.
+        feature_method: str. How the features were found ("tokenize", ...).
+
+    Example:
+    >>> acts = charlstm.record_activations(generator, source)
+    >>> view = NeuronView.auto(acts)  # a notebook cell shows it
+    >>> view.save("view.html")
+    """
+
+    def __init__(
+        self,
+        acts: Activations,
+        views,
+        ranking: dict | None = None,
+        picker: int | str = DEFAULT_PICKER,
+        title: str = "charlstm: neuron activations",
+        source: str = "",
+        feature_method: str = "",
     ):
-        classes = "v"
-        if token.endswith("\n"):
-            classes += " eol"
-        if generated and step < acts.seed_steps:
-            classes += " seed"
-        spans.append(
-            f'<span class="{classes}" style="background:{fill}" '
-            f'title="{float(value):.7g}">{html.escape(token)}</span>'
-        )
-    feature = view.score.feature if view.score else ""
-    return (
-        f'<section class="neuron" id="n{index}" data-layer="{n.layer}" '
-        f'data-unit="{n.unit}" data-kind="{n.kind}" data-feature="{feature}">\n'
-        f"<h2>{html.escape(view.heading)}</h2>\n"
-        f'<p class="range">{KIND_NAMES[n.kind]}: min {values.min():.4g}, max '
-        f'{values.max():.4g}; colours <span class="legend"></span> from '
-        f"{-scale:.3g} to {scale:.3g}</p>\n"
-        f'<pre class="text">{"".join(spans)}</pre>\n</section>'
-    )
+        _check_picker(picker)
+        self.acts = acts
+        self.views = list(views)
+        for view in self.views:
+            n = view.neuron
+            acts.neuron(n.layer, n.unit, n.kind)  # an InputError out of range
+        self.ranking = ranking or {}
+        self.picker = picker
+        self.title = title
+        self.source = source
+        self.feature_method = feature_method
 
+    @classmethod
+    def auto(
+        cls,
+        acts: Activations,
+        features: TextFeatures | None = None,
+        picker: int | str = DEFAULT_PICKER,
+        **kwargs,
+    ) -> NeuronView:
+        """The best neuron for each feature of the text, as `charlstm visualize`
+        shows them.
 
-def _dropped_line(acts: Activations) -> str:
-    if acts.unknown:
-        listed = ", ".join(f"{c!r} ×{k}" for c, k in acts.unknown.items())
+        Args:
+            acts: Activations. The recorded states.
+            features: TextFeatures or None. Features of `acts.text`; None
+                computes them (`text_features(acts.text)`).
+            picker: int or "all". As for `NeuronView`.
+            **kwargs: `title` and `source`, as for `NeuronView`.
+
+        Example:
+        >>> NeuronView.auto(charlstm.record_activations(generator, "f(x)\\n"))
+        """
+        _check_picker(picker)
+        if features is None:
+            features = text_features(acts.text)
+        top_k = 1 if picker == "all" else max(picker, 1)
+        ranking = rank_neurons(acts, features, top_k=top_k)
+        views = auto_views(ranking)
+        if not views:
+            raise InputError(
+                "no feature varies over `acts.text`, so no neuron can be ranked; "
+                "record a longer text or give views of chosen neurons. Received: "
+                f"a text of {len(acts.text)} characters"
+            )
+        kwargs.setdefault("feature_method", features.method)
+        return cls(acts, views, ranking=ranking, picker=picker, **kwargs)
+
+    def offered(self) -> list[View]:
+        """Every neuron the page holds, once each: the views, then the others
+        the picker offers (picked "ranked")."""
+        held = {}
+        for view in self.views:
+            held.setdefault(view.neuron, view)
+        depth = None if self.picker == "all" else int(self.picker)
+        best = {}  # neuron -> its closest ranked score
+        for scores in self.ranking.values():
+            for s in scores[:depth]:
+                if s.neuron not in best or abs(s.correlation) > abs(
+                    best[s.neuron].correlation
+                ):
+                    best[s.neuron] = s
+        if self.picker == "all":
+            order = [
+                Neuron(layer, unit, kind)
+                for kind in self.acts.kinds
+                for layer in range(self.acts.num_layers)
+                for unit in range(self.acts.units)
+            ]
+        else:
+            order = list(best)
+        for n in order:
+            if n not in held:
+                held[n] = View(n, best.get(n), "ranked")
+        return list(held.values())
+
+    def _data(self, offered: list[View]) -> dict:
+        acts = self.acts
+        lengths = [len(t) for t in acts.tokens]
+        neurons = []
+        for view in offered:
+            n = view.neuron
+            values = acts.neuron(n.layer, n.unit, n.kind)  # (steps,)
+            scale = _stored_scale(values)
+            neurons.append(
+                {
+                    "key": view.key,
+                    "scale": scale,
+                    "decimals": decimals(scale),
+                    "range": range_parts(values, n.kind, scale),
+                    "values": encode_values(values, scale),
+                }
+            )
+        generated = acts.seed_steps < acts.num_steps
+        return {
+            "text": acts.text,
+            "lengths": None if set(lengths) <= {1} else lengths,
+            "seed": acts.seed_steps if generated else 0,
+            "neurons": neurons,
+        }
+
+    def _range(self, view: View) -> str:
+        n = view.neuron
+        values = self.acts.neuron(n.layer, n.unit, n.kind)
+        before, after = range_parts(values, n.kind, _stored_scale(values))
         return (
-            f"{sum(acts.unknown.values())} character(s) outside the vocabulary were "
-            f"read as its unknown id, shown as \ufffd: {listed}"
+            f'<p class="range">{html.escape(before)}<span class="legend"></span>'
+            f"{html.escape(after)}</p>"
         )
-    if not acts.dropped:
-        return "No characters were outside the vocabulary"
-    listed = ", ".join(f"{c!r} ×{k}" for c, k in acts.dropped.items())
-    return (
-        f"{acts.dropped_count} character(s) outside the vocabulary were dropped: "
-        f"{listed}"
-    )
+
+    def _picker(self, offered: list[View]) -> str:
+        shown = {v.neuron for v in self.views}
+        others = [v for v in offered if v.neuron not in shown]
+        first = (others or offered)[0]
+        groups = [("shown", offered[: len(offered) - len(others)])]
+        if self.picker == "all":
+            for kind in self.acts.kinds:
+                for layer in range(self.acts.num_layers):
+                    group = [
+                        v
+                        for v in others
+                        if v.neuron.layer == layer and v.neuron.kind == kind
+                    ]
+                    groups.append((f"layer {layer}, {KIND_NAMES[kind]}", group))
+        else:
+            groups.append((f"top {self.picker} per feature", others))
+        options = "".join(
+            f'<optgroup label="{label}">'
+            + "".join(
+                f'<option value="{v.key}"{" selected" if v is first else ""}>'
+                f"{html.escape(v.heading)}</option>"
+                for v in group
+            )
+            + "</optgroup>"
+            for label, group in groups
+            if group
+        )
+        return (
+            '<section class="picker" id="picker">\n'
+            f'<h2><label>Pick a neuron: <select class="pick">{options}</select>'
+            f"</label></h2>\n{self._range(first)}\n"
+            f'<pre class="text" data-neuron="{first.key}"></pre>\n</section>'
+        )
+
+    def _block(self, view: View, index: int) -> str:
+        n = view.neuron
+        feature = view.score.feature if view.score else ""
+        return (
+            f'<section class="neuron" id="n{index}" data-layer="{n.layer}" '
+            f'data-unit="{n.unit}" data-kind="{n.kind}" data-feature="{feature}">\n'
+            f"<h2>{html.escape(view.heading)}</h2>\n{self._range(view)}\n"
+            f'<pre class="text" data-neuron="{view.key}"></pre>\n</section>'
+        )
+
+    def fragment(self) -> str:
+        """The view as one `<div>` with its style and script, for embedding."""
+        offered = self.offered()
+        fills = colours((np.arange(BINS) - BINS // 2) / (BINS // 2))
+        headings = [v.heading for v in self.views]
+        parts = [
+            f'<div class="{ROOT}">',
+            f"<style>{stylesheet(fills)}</style>",
+            header(self.acts, self.title, self.source, self.feature_method, headings),
+            '<p class="waiting">The text is coloured by a script: allow JavaScript '
+            "(in Jupyter, trust the notebook) to see it.</p>",
+        ]
+        if offered:
+            parts.append(self._picker(offered))
+        parts += [self._block(view, i) for i, view in enumerate(self.views)]
+        parts += [data_block(self._data(offered)), f"<script>{SCRIPT}</script>"]
+        return "\n".join(parts) + "\n</div>"
+
+    def html(self) -> str:
+        """The view as a standalone HTML page."""
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(self.title)}</title>\n<style>{PAGE_STYLE}</style>\n"
+            f"</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the page to `path` atomically."""
+        atomic_write_text(path, self.html())
+
+    def _repr_html_(self) -> str:
+        return self.fragment()
 
 
-def render_html(
-    acts: Activations,
-    views,
-    title: str = "charlstm: neuron activations",
-    source: str = "",
-    feature_method: str = "",
-) -> str:
-    """A standalone HTML page with one coloured block of text per view.
+def render_html(acts: Activations, views, **kwargs) -> str:
+    """A standalone HTML page with one coloured block of text per view:
+    `NeuronView(acts, views, **kwargs).html()`.
 
     Args:
         acts: Activations. The recorded states.
         views: list of View. The neurons to draw, in order.
-        title: str. The page title.
-        source: str. Where the text came from, for the header.
-        feature_method: str. How the features were found ("tokenize", ...).
+        **kwargs: `ranking`, `picker`, `title`, `source`, `feature_method`, as
+            for `NeuronView`.
 
     Returns:
         The page as a str.
@@ -167,52 +365,12 @@ def render_html(
     Example:
     >>> page = render_html(acts, [View(Neuron(1, 37), score)], source="a.py")
     """
-    views = list(views)
-    steps_note = (
-        f"{acts.num_steps} steps"
-        if len(acts.text) != acts.num_steps
-        else "one step per character"
-    )
-    if acts.seed_steps < acts.num_steps:
-        made = (
-            f"the model read a {acts.seed_steps}-step seed (underlined) and wrote "
-            f"{acts.num_steps - acts.seed_steps} more"
-        )
-    else:
-        made = "the model read the text"
-    header = [
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="counts">{len(acts.text)} characters ({steps_note}); '
-        f"{html.escape(made)}; {acts.num_layers} × "
-        f"{CELL_NAMES.get(acts.cell_type, acts.cell_type)}({acts.units}).</p>",
-        f'<p class="dropped">{html.escape(_dropped_line(acts))}.</p>',
-    ]
-    if source:
-        header.append(f'<p class="source">Text: {html.escape(source)}</p>')
-    if feature_method:
-        header.append(
-            f'<p class="method">Features: '
-            f"{html.escape(METHODS.get(feature_method, feature_method))}. "
-            "Each character shows the state after it was read; hover for the "
-            "exact value.</p>"
-        )
-    rows = "".join(
-        f'<tr><td><a href="#n{i}">{html.escape(v.heading)}</a></td></tr>'
-        for i, v in enumerate(views)
-    )
-    header.append(f'<table class="shown">{rows}</table>')
-    blocks = "\n".join(_block(acts, view, i) for i, view in enumerate(views))
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
-        f'<body>\n<header id="summary">\n{chr(10).join(header)}\n</header>\n'
-        f"{blocks}\n</body>\n</html>\n"
-    )
+    return NeuronView(acts, views, **kwargs).html()
 
 
 def save_html(path: str | os.PathLike, acts: Activations, views, **kwargs) -> None:
     """Writes `render_html(acts, views, **kwargs)` to `path` atomically."""
-    atomic_write_text(path, render_html(acts, views, **kwargs))
+    NeuronView(acts, views, **kwargs).save(path)
 
 
 def _import_matplotlib():

@@ -9,6 +9,7 @@ import pytest
 
 from charlstm.cli import main
 from tests.helpers import make_text
+from tests.interpret.test_view import parse
 
 
 @pytest.fixture
@@ -54,7 +55,13 @@ def test_text_to_page_report_and_png(trained_run, text_file, tmp_path, capsys):
     assert page.count('<section class="neuron"') == 1 == len(data["shown"])
     best = top[0]
     assert f'data-layer="{best["layer"]}" data-unit="{best["unit"]}"' in page
-    assert "\ufffd" in page and "x(y)" not in page
+    held = parse(page).data
+    assert "\ufffd" in held["text"] and "x(y)" not in held["text"]
+    assert len(held["text"]) == 305
+    # The picker: the shown unit (line_position's best), then its second best.
+    assert [n["key"] for n in held["neurons"]] == [
+        f"{t['layer']}:{t['unit']}:{t['kind']}" for t in top[:2]
+    ]
     assert "were dropped" not in page
     assert (
         "4 character(s) outside the vocabulary were read as its unknown id, shown "
@@ -95,7 +102,31 @@ def test_seed_and_chosen_neurons(trained_run, tmp_path, capsys):
     assert page.count('<section class="neuron"') == 2
     assert "layer 1, unit 7 (h)" in page and "layer 0, unit 0 (c)" in page
     assert "read a 4-step seed (underlined) and wrote 40 more" in page
-    assert page.count('class="v') == 2 * 44
+    held = parse(page).data
+    assert len(held["text"]) == 44 and held["seed"] == 4
+    assert [n["key"] for n in held["neurons"]][:2] == ["1:7:h", "0:0:c"]
+    assert all(len(n["values"]) == 2 * 44 for n in held["neurons"])
+
+
+def test_picker_option(trained_run, text_file, tmp_path, capsys):
+    out, report = tmp_path / "v.html", tmp_path / "n.json"
+    code, err = run(
+        capsys, trained_run, "--text", text_file, "--out", out, "--neurons", "1:7",
+        "--picker", "all", "--top", "1", "--report", report,
+    )  # fmt: skip
+    assert code == 0, err
+    held = parse(out.read_text(encoding="utf-8")).data
+    assert len(held["neurons"]) == 2 * 8 * 2  # every unit of 2 x LSTM(8), h and c
+    assert held["neurons"][0]["key"] == "1:7:h"
+    data = json.loads(report.read_text())
+    assert len(data["features"]["line_position"]["top"]) == 1  # --top, not --picker
+    code, err = run(
+        capsys, trained_run, "--text", text_file, "--out", out, "--force",
+        "--neurons", "1:7", "--picker", "0",
+    )  # fmt: skip
+    assert code == 0, err
+    held = parse(out.read_text(encoding="utf-8")).data
+    assert [n["key"] for n in held["neurons"]] == ["1:7:h"]
 
 
 def test_outputs_are_not_overwritten_without_force(
@@ -119,6 +150,7 @@ def test_outputs_are_not_overwritten_without_force(
         (["--neurons", "2:0"], "`layer` must be in 0..1"),
         (["--neurons", "one"], "LAYER:UNIT"),
         (["--length", "5"], "--length goes with --seed"),
+        (["--picker", "some"], "--picker must be a count or 'all', got 'some'"),
     ],
 )
 def test_bad_arguments(trained_run, text_file, tmp_path, capsys, args, message):
