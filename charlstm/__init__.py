@@ -55,6 +55,7 @@ _EXPORTS = {
     "ProgressBar": "charlstm.training.callbacks",
     "SampleText": "charlstm.training.callbacks",
     "TimeBudget": "charlstm.training.callbacks",
+    "TensorBoard": "charlstm.training.tensorboard",
 }
 
 __all__ = ["__version__", *_EXPORTS]

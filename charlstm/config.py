@@ -321,12 +321,25 @@ class TrainingConfig:
     random_seed: int | None = option(
         None, help="seeds Python, NumPy and the backend", resume=True
     )
+    history_every: int = option(
+        50,
+        help="batches between rows of batch_history.csv (the mean training loss "
+        "since the row before, learning rate, characters per second; a row at "
+        "every epoch's end too) and between --tensorboard points; 0: per epoch only",
+        resume=True,
+        backends=("lstm",),
+    )
 
     def __post_init__(self):
         check(
             is_int(self.epochs) and self.epochs >= 0,
             "`epochs` must be an integer >= 0.",
             epochs=self.epochs,
+        )
+        check(
+            is_int(self.history_every) and self.history_every >= 0,
+            "`history_every` must be an integer >= 0.",
+            history_every=self.history_every,
         )
 
 

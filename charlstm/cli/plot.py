@@ -13,9 +13,11 @@ from charlstm.utils.checks import InputError
 def add_parser(commands):
     p = commands.add_parser(
         "plot",
-        help="plot a run's loss, perplexity and bits/char per epoch (PNG)",
+        help="plot a run's loss, perplexity and bits/char (PNG)",
         description="Write loss.png, perplexity.png and bits_per_char.png (training "
-        "and validation per epoch, from RUN_DIR/history.csv) and temperature.png "
+        "every few batches from RUN_DIR/batch_history.csv and validation per epoch "
+        "from RUN_DIR/history.csv; both per epoch for runs without a batch history) "
+        "and temperature.png "
         "(figure 3 of Frank (2022): a distribution reweighted at several "
         "temperatures) into --out. Needs matplotlib: pip install 'charlstm[viz]'.",
     )
@@ -68,7 +70,8 @@ def run(args) -> int:
         raise FileExistsError(
             f"plot already exists: {str(target)!r}. Use --force to replace it."
         )
-    paths = plot_history(args.run_dir, args.out, force=args.force)
+    figures = plot_history(args.run_dir, args.out, force=args.force)
+    paths = [Path(args.out) / f"{name}.png" for name in figures]
     paths.append(plot_temperature(target, distribution, temperatures, force=args.force))
     for path in paths:
         print(path)

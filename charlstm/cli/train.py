@@ -73,6 +73,14 @@ def add_parser(commands):
         "--sample-seed", default="\n", help="warm-up seed of those samples"
     )
     run.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write the training loss, learning rate and characters per second "
+        "every --history-every batches, validation per epoch and --sample-every "
+        "samples for TensorBoard into DIR (to view them: pip install "
+        "'charlstm[tensorboard]'; tensorboard --logdir DIR)",
+    )
+    run.add_argument(
         "--checkpoint-every",
         type=float,
         default=60.0,
@@ -185,11 +193,20 @@ def run(args) -> int:
     if given.get("epochs") is None and args.time_budget is not None:
         given["epochs"] = UNLIMITED_EPOCHS
     config = build_config(args, backend, given)
-    callbacks = []
+    callbacks, board = [], None
+    if args.tensorboard:
+        from charlstm.training.tensorboard import TensorBoard
+
+        board = TensorBoard(args.tensorboard, every=config.training.history_every)
+        callbacks.append(board)
     if args.sample_every:
         from charlstm.training.callbacks import SampleText
 
-        callbacks.append(SampleText(seed=args.sample_seed, every=args.sample_every))
+        callbacks.append(
+            SampleText(
+                seed=args.sample_seed, every=args.sample_every, tensorboard=board
+            )
+        )
     options = {}
     if backend == "lstm":  # the LSTM trainer's checkpoints (GPT-2: per epoch)
         options["checkpoint_every"] = args.checkpoint_every or None

@@ -1,6 +1,6 @@
-"""Figures as PNG files: a run's loss, perplexity and bits/char per epoch (figures
-9-10 of Perez et al. (2021), figures 4-5 of Frank (2022)), and temperature on a
-distribution (Frank's figure 3).
+"""Figures as PNG files: a run's loss, perplexity and bits/char per epoch or every
+few batches (figures 9-10 of Perez et al. (2021), figures 4-5 of Frank (2022)),
+and temperature on a distribution (Frank's figure 3).
 
 matplotlib is optional (`pip install 'charlstm[viz]'`) and imported on first use.
 Figures are drawn with `matplotlib.figure.Figure` and its Agg canvas, not pyplot,
@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from charlstm.infer.sampling import reweight
-from charlstm.training.run_dir import read_history
+from charlstm.training.run_dir import RunFiles, read_batch_history, read_history
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
 
-HISTORY_FIGURES = ("loss.png", "perplexity.png", "bits_per_char.png")
+HISTORY_FIGURES = ("loss", "perplexity", "bits_per_char")  # written as NAME.png
 TEMPERATURE_FIGURE = "temperature.png"
 DEFAULT_DISTRIBUTION = (0.1, 0.2, 0.7)  # Frank (2022), figure 3's originals
 DEFAULT_TEMPERATURES = (0.2, 0.5, 1.0, 2.0)
@@ -68,6 +68,14 @@ def read_history_rows(history: str | os.PathLike) -> tuple[list[dict], str]:
     Raises FileNotFoundError if there is no history and an InputError if it is
     not one or holds no epoch.
     """
+    rows, _, unit, _ = _read_histories(history, need_batches=False)
+    return rows, unit
+
+
+def _read_histories(history, need_batches: bool = True):
+    """The epochs, the batch rows (those of `batch_history.csv` beside the
+    history, if asked for), the unit and the history's path. Epochs may be
+    missing when there are batch rows."""
     path = Path(history)
     unit = "char"
     if path.is_dir():
@@ -75,69 +83,113 @@ def read_history_rows(history: str | os.PathLike) -> tuple[list[dict], str]:
         if config.is_file():
             data = json.loads(config.read_text(encoding="utf-8")).get("data", {})
             unit = "token" if data.get("tokens") == "word" else "char"
-        path = path / "history.csv"
-    if not path.is_file():
+        path = RunFiles(path).history
+    batch_rows = []
+    if need_batches:
+        batch_rows = read_batch_history(RunFiles(path.parent).batch_history)
+    if not path.is_file() and not batch_rows:
         raise FileNotFoundError(f"no training history: {str(path)!r} does not exist")
     rows = [
         {k: math.nan if v == "" else v for k, v in row.items()}
         for row in read_history(path)
     ]
-    if not rows:
+    if not rows and not batch_rows:
         raise InputError(f"the training history {str(path)!r} holds no epoch")
-    return rows, unit
+    return rows, batch_rows, unit, path
 
 
 def plot_history(
     history: str | os.PathLike,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
     force: bool = False,
-) -> list[Path]:
-    """Plots training and validation loss, perplexity and bits/char per epoch.
+) -> dict:
+    """Plots training and validation loss, perplexity and bits/char.
+
+    With a `batch_history.csv` beside the history, training is a curve over the
+    batches trained (a point every `history_every` batches) and validation a
+    point at the end of every epoch, so even a run of one epoch draws a curve.
+    Without one (runs trained before it, or with `history_every=0`), both are
+    drawn per epoch.
 
     Args:
         history: path. A run directory or its `history.csv`.
-        out_dir: path. Where `loss.png`, `perplexity.png` and `bits_per_char.png`
-            go (created if missing).
+        out_dir: path or None. Where `loss.png`, `perplexity.png` and
+            `bits_per_char.png` go (created if missing); None writes nothing.
         force: bool. Replace figures that already exist.
 
     Returns:
-        The paths of the three PNG files.
+        dict: "loss", "perplexity", "bits_per_char" -> matplotlib Figure (each
+        written to `out_dir` as NAME.png).
 
     Example:
-    >>> plot_history("runs/stdlib", "runs/stdlib/plots")
-    [PosixPath('runs/stdlib/plots/loss.png'), ...]
+    >>> figures = plot_history("runs/stdlib", "runs/stdlib/plots")
+    >>> figures["loss"].axes[0].lines[0].get_xdata()  # steps of the batch rows
     """
     _require_matplotlib()
-    rows, unit = read_history_rows(history)
-    out = Path(out_dir)
-    paths = [out / name for name in HISTORY_FIGURES]
-    _check_free(paths, force)
-    out.mkdir(parents=True, exist_ok=True)
-    epochs = np.array([r["epoch"] for r in rows])
-    loss = np.array([r["loss"] for r in rows])  # nats per character
-    val_loss = np.array([r["val_loss"] for r in rows])
-    with np.errstate(over="ignore"):
-        series = [
-            ("loss (cross-entropy, nats)", loss, val_loss),
-            ("perplexity", np.exp(loss), np.exp(val_loss)),
-            (f"bits per {unit}", loss / math.log(2), val_loss / math.log(2)),
-        ]
-    source = Path(history).resolve()
-    name = source.name if source.is_dir() else source.parent.name
-    for path, (label, train, validation) in zip(paths, series, strict=True):
+    rows, batch_rows, unit, path = _read_histories(history)
+    paths = {}
+    if out_dir is not None:
+        paths = {name: Path(out_dir) / f"{name}.png" for name in HISTORY_FIGURES}
+        _check_free(paths.values(), force)
+    series = {
+        "loss": ("loss (cross-entropy, nats)", lambda v: v),
+        "perplexity": ("perplexity", np.exp),
+        "bits_per_char": (f"bits per {unit}", lambda v: v / math.log(2)),
+    }
+    name = path.resolve().parent.name
+    figures = {}
+    for figure_name, (label, transform) in series.items():
         figure = _figure()
         axes = figure.subplots()
-        axes.plot(epochs, train, marker="o", label="training")
-        axes.plot(epochs, validation, marker="o", label="validation")
-        axes.set_xlabel("epoch")
+        with np.errstate(over="ignore"):
+            if batch_rows:
+                _draw_batches(axes, batch_rows, rows, transform)
+            else:
+                _draw_epochs(axes, rows, transform)
         axes.set_ylabel(label)
         what = label.split(" (")[0]
         axes.set_title(f"{name}: training and validation {what}" if name else what)
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)
         axes.legend()
-        _save(figure, path)
-    return paths
+        figures[figure_name] = figure
+    if paths:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        for figure_name, figure in figures.items():
+            _save(figure, paths[figure_name])
+    return figures
+
+
+def _column(rows: Sequence[dict], key: str) -> np.ndarray:
+    return np.array([row[key] for row in rows], dtype=np.float64)
+
+
+def _draw_epochs(axes, rows, transform) -> None:
+    """Training and validation per epoch."""
+    epochs = _column(rows, "epoch")
+    axes.plot(epochs, transform(_column(rows, "loss")), marker="o", label="training")
+    validation = transform(_column(rows, "val_loss"))
+    axes.plot(epochs, validation, marker="o", label="validation")
+    axes.set_xlabel("epoch")
+
+
+def _draw_batches(axes, batch_rows, rows, transform) -> None:
+    """Training every few batches, validation at the end of every epoch (the
+    step of its last batch row); epochs without batch rows have no point."""
+    steps = _column(batch_rows, "step")
+    axes.plot(steps, transform(_column(batch_rows, "loss")), label="training")
+    ends = {}
+    for row in batch_rows:
+        ends[row["epoch"]] = max(ends.get(row["epoch"], 0), row["step"])
+    validated = [row for row in rows if row["epoch"] in ends]
+    if validated:
+        axes.plot(
+            [ends[row["epoch"]] for row in validated],
+            transform(_column(validated, "val_loss")),
+            marker="o",
+            label="validation (end of epoch)",
+        )
+    axes.set_xlabel("batches trained")
 
 
 def temperature_weights(
@@ -194,7 +246,7 @@ def plot_temperature(
     Args:
         out_path: path. The PNG file to write.
         distribution: sequence of float. Probabilities (normalised here), all
-            >= 0 with a positive sum.
+            non-negative, with a positive sum.
         temperatures: sequence of float. Temperatures > 0, one group of bars each.
         force: bool. Replace the file if it exists.
 

@@ -1,5 +1,5 @@
 """Keras callbacks: state resets, epoch figures, time budget, history, progress
-bar, samples."""
+bar, samples (TensorBoard's is in `charlstm.training.tensorboard`)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,14 @@ class EpochStats(keras.callbacks.Callback):
 
 def current_learning_rate(model) -> float:
     """The optimizer's learning rate now (a schedule's, at its current step)."""
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    # float() rather than convert_to_numpy, which warns under NumPy 2.
+    return float(model.optimizer.learning_rate)
+
+
+def global_step(model) -> int:
+    """Batches the model has trained in its run: the optimizer's iterations,
+    which a checkpoint restores."""
+    return int(model.optimizer.iterations)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -194,6 +201,8 @@ class SampleText(keras.callbacks.Callback):
         temperatures: sequence of float. One sample per temperature.
         every: int. Sample after every `every` epochs.
         write: callable(str). Where the text goes (default: `tqdm.write`).
+        tensorboard: TensorBoard or None. A `charlstm.TensorBoard` among the
+            callbacks that also records every sample, as text.
     """
 
     def __init__(
@@ -205,6 +214,7 @@ class SampleText(keras.callbacks.Callback):
         temperatures: Sequence[float] = (0.2, 0.5, 0.75, 1.0),
         every: int = 1,
         write: Callable[[str], None] | None = None,
+        tensorboard=None,
     ):
         super().__init__()
         self.vocabulary = vocabulary
@@ -218,6 +228,7 @@ class SampleText(keras.callbacks.Callback):
 
             write = tqdm.write
         self.write = write
+        self.tensorboard = tensorboard
 
     def bind(self, vocabulary, config) -> None:
         """Sets the vocabulary and config where they were not given."""
@@ -235,3 +246,5 @@ class SampleText(keras.callbacks.Callback):
                 self.seed, self.length, temperature=temperature, strict=False
             )
             self.write(f"--- epoch {epoch + 1}, temperature {temperature} ---\n{text}")
+            if self.tensorboard is not None:
+                self.tensorboard.add_sample(temperature, text)

@@ -8,13 +8,20 @@ A checkpoint is three files in the run directory:
   dropout masks (`seed_0`, ...);
 - `checkpoint.json`, the manifest: the two file names, where training is
   (`Progress`: epoch, batch, the epoch's loss so far, the time budget spent,
-  every finished epoch's history row) and the corpus fingerprint.
+  every finished epoch's history row, the batches since the last row of
+  `batch_history.csv`) and the corpus fingerprint.
 
 The model and array files are written first (each atomically and durably); the
 manifest is renamed over the old one last. That rename is the commit: a kill at
 any moment leaves the old manifest and its files, or the new ones. The files of
 the previous checkpoint are removed only after the commit, and anything a killed
 process left half-written is removed when the run starts again (`clean`).
+
+`history.csv` is rewritten from the committed progress at every checkpoint.
+`batch_history.csv` is appended to as training goes; a resumed run first removes
+the rows of batches after its checkpoint (`run_dir.rewind_batch_history`), and
+the checkpoint carries the batches since the last row, so the file ends up with
+the rows an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -45,6 +52,11 @@ class Progress:
     budget_seconds: float | None = None  # the run's time budget, if any
     budget_spent: float = 0.0  # training seconds spent under it so far
     history: list = field(default_factory=list)  # one row per finished epoch
+    seconds: float = 0.0  # seconds of training so far, all sessions
+    # The batches since the last batch-history row: their losses, count, seconds.
+    window_loss_sum: float = 0.0
+    window_batches: int = 0
+    window_seconds: float = 0.0
 
     @property
     def best_val_loss(self) -> float:

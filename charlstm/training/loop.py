@@ -9,6 +9,10 @@ callbacks at the same points as `fit`: `on_train_begin`, `on_epoch_begin`,
 `on_train_batch_begin`/`end`, `on_epoch_end` (with `loss` and `val_loss`),
 `on_train_end`.
 
+Every `history_every` batches of the run, and at every epoch's end, a row of
+`batch_history.csv` gets the mean loss of the batches since the row before
+(`BatchHistory`).
+
 States are reset at the start of every epoch (not when resuming inside one).
 Validation continues every stream from where training left it; after a time
 budget stops an epoch early, the streams are not at the end of their training
@@ -24,9 +28,13 @@ import threading
 import time
 
 from charlstm.model.build import reset_states
-from charlstm.training.callbacks import current_learning_rate
+from charlstm.training.callbacks import current_learning_rate, global_step
 from charlstm.training.checkpoint import Progress
-from charlstm.training.run_dir import history_row
+from charlstm.training.run_dir import (
+    append_batch_history,
+    batch_history_row,
+    history_row,
+)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -108,6 +116,56 @@ class Checkpointer:
         self.last = time.monotonic()
 
 
+class BatchHistory:
+    """The run's batch history: a row every `every` batches of the run and at
+    every epoch's end, with the mean loss of the batches since the row before
+    (`charlstm.training.run_dir.BATCH_HISTORY_COLUMNS`).
+
+    Those batches are counted in `Progress`, which checkpoints carry, so a
+    resumed run writes the rows that an uninterrupted run writes.
+
+    Args:
+        every: int. Batches between rows (0: no rows).
+        chars_per_batch: int. Target characters in one training batch.
+        path: path or None. The `batch_history.csv` rows are appended to.
+        rows: list of dict. Rows of earlier sessions, up to the checkpoint.
+    """
+
+    def __init__(self, every: int = 0, chars_per_batch: int = 0, path=None, rows=()):
+        self.every = every
+        self.chars_per_batch = chars_per_batch
+        self.path = path
+        self.rows = [dict(row) for row in rows]
+
+    def count(self, progress: Progress, loss: float, seconds: float) -> None:
+        """Adds a trained batch (its loss and seconds) to those since the last row."""
+        if self.every:
+            progress.window_loss_sum += loss
+            progress.window_batches += 1
+            progress.window_seconds += seconds
+
+    def record(self, model, progress: Progress, step: int, epoch_end: bool) -> None:
+        """Writes a row if one is due after the run's `step`-th batch."""
+        due = self.every and (step % self.every == 0 or epoch_end)
+        if not due or not progress.window_batches:
+            return
+        batches, seconds = progress.window_batches, progress.window_seconds
+        row = batch_history_row(
+            progress.epoch,
+            progress.batch,
+            step,
+            progress.seconds,
+            progress.window_loss_sum / batches,
+            current_learning_rate(model),
+            batches * self.chars_per_batch / max(seconds, 1e-9),
+        )
+        self.rows.append(row)
+        if self.path is not None:
+            append_batch_history(self.path, [row])
+        progress.window_loss_sum, progress.window_batches = 0.0, 0
+        progress.window_seconds = 0.0
+
+
 class _Callbacks:
     """Calls every callback's hook with the same `logs` dict, so a callback sees
     the keys an earlier one added (Keras's CallbackList passes copies)."""
@@ -135,6 +193,7 @@ def train_epochs(
     checkpointer: Checkpointer | None = None,
     stop: StopRequest | None = None,
     budget=None,
+    batch_history: BatchHistory | None = None,
 ) -> Progress:
     """Trains from `progress` (an epoch and a batch in it) up to `epochs` epochs.
 
@@ -148,6 +207,7 @@ def train_epochs(
         stop: StopRequest or None. Checked after every batch.
         budget: TimeBudget or None. The run's budget (also among `callbacks`),
             whose spent seconds `progress` records.
+        batch_history: BatchHistory or None. Rows every few batches (None: none).
 
     Returns:
         The progress at the end: every finished epoch's row in its history.
@@ -157,6 +217,9 @@ def train_epochs(
     size, count = batches.batch_size, len(batches.train)
     callback_list = _Callbacks(callbacks, model, epochs=epochs, steps=count)
     checkpointer = checkpointer or Checkpointer(None, {})
+    batch_history = batch_history or BatchHistory()
+    step = global_step(model)  # batches trained in the run
+    start, seconds = time.perf_counter(), progress.seconds
     model.stop_training = False
     callback_list.on_train_begin()
     while progress.epoch < epochs and not model.stop_training:
@@ -166,16 +229,23 @@ def train_epochs(
             progress.loss_sum = 0.0
         callback_list.on_epoch_begin(epoch)
         for index in range(progress.batch, count):
+            began = time.perf_counter()
             callback_list.on_train_batch_begin(index)
             if index == 0:
                 progress.learning_rate = current_learning_rate(model)
             rows = slice(index * size, (index + 1) * size)
             out = model.train_on_batch(x[rows], y[rows], return_dict=True)
-            progress.loss_sum += float(out["loss"])
-            progress.batch = index + 1
+            loss = float(out["loss"])
+            progress.loss_sum += loss
+            progress.batch, step = index + 1, step + 1
             callback_list.on_train_batch_end(
                 index, {"loss": progress.loss_sum / progress.batch}
             )
+            now = time.perf_counter()
+            progress.seconds = seconds + now - start
+            batch_history.count(progress, loss, now - began)
+            epoch_end = index + 1 == count or model.stop_training
+            batch_history.record(model, progress, step, epoch_end)
             if budget is not None:
                 progress.budget_spent = budget.spent_seconds()
             if stop is not None and stop.requested:

@@ -1,5 +1,6 @@
 """The run directory: which files it holds, the lifecycle of a run in it (new,
-resumed, forced over an old one) and its history, for every backend.
+resumed, forced over an old one) and its histories (per epoch, and every few
+batches), for every backend.
 
 Imports neither TensorFlow nor Keras.
 """
@@ -30,6 +31,17 @@ HISTORY_COLUMNS = (
     "stopped",
 )
 
+# batch_history.csv: a row every `history_every` batches and at every epoch's end.
+BATCH_HISTORY_COLUMNS = (
+    "epoch",  # 1-based, as in history.csv
+    "batch",  # batches trained in that epoch
+    "step",  # batches trained in the run
+    "seconds",  # seconds of training so far, all sessions
+    "loss",  # mean training loss of the batches since the previous row
+    "learning_rate",  # the optimizer's rate after the row's last batch
+    "chars_per_second",  # training characters per second over those batches
+)
+
 
 class RunFiles:
     """Paths of the files in a run directory.
@@ -42,6 +54,7 @@ class RunFiles:
     - `last.keras`: the last epoch, with optimizer state, in runs written before
       checkpoints (and GPT-2 runs).
     - `history.csv`: one row per complete epoch.
+    - `batch_history.csv`: a row every `TrainingConfig.history_every` batches.
     - `engine.npz`: `model.keras`'s weights for the numpy engine.
     """
 
@@ -53,6 +66,7 @@ class RunFiles:
         self.checkpoint = self.root / "checkpoint.json"
         self.last = self.root / "last.keras"
         self.history = self.root / "history.csv"
+        self.batch_history = self.root / "batch_history.csv"
         self.engine = self.root / "engine.npz"
         self.engine_last = self.root / "engine_last.npz"
 
@@ -66,6 +80,7 @@ class RunFiles:
             self.checkpoint,
             self.last,
             self.history,
+            self.batch_history,
             self.engine,
             self.engine_last,
             *sorted(self.root.glob("checkpoint-*")),
@@ -205,12 +220,7 @@ def history_row(epoch: int, logs: dict) -> dict:
 
 def write_history(path, rows: Sequence[dict]) -> None:
     """Writes history rows as CSV with the standard columns, atomically."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _fmt(row.get(k, "")) for k in HISTORY_COLUMNS})
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_text(path, _csv_text(rows, HISTORY_COLUMNS, header=True))
 
 
 def read_history(path) -> list[dict]:
@@ -223,29 +233,107 @@ def read_history(path) -> list[dict]:
     if not path.exists():
         return []
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"epoch", "loss", "val_loss"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(
-                f"{str(path)!r} is not a training history: it has no "
-                f"{', '.join(sorted(missing))} column. Received: "
-                f"columns={reader.fieldnames}"
-            )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                rows.append(_parse_row(row))
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"{str(path)!r} line {line} is not a history row. Received: {row}"
-                ) from None
+        required, names = ("epoch", "loss", "val_loss"), ("training history", "history")
+        return _read_rows(path, f, required, ("epoch",), names)
+
+
+def batch_history_row(
+    epoch: int,
+    batch: int,
+    step: int,
+    seconds: float,
+    loss: float,
+    learning_rate: float,
+    chars_per_second: float,
+) -> dict:
+    """A row of `batch_history.csv` (`epoch` 0-based here, 1-based in the row)."""
+    values = (epoch + 1, batch, step, seconds, loss, learning_rate, chars_per_second)
+    return dict(zip(BATCH_HISTORY_COLUMNS, map(plain_scalar, values), strict=True))
+
+
+def append_batch_history(path, rows: Sequence[dict]) -> None:
+    """Appends rows to `batch_history.csv`, with the header if the file is new.
+
+    Appending is not atomic: a killed process may leave a partial last line,
+    which `read_batch_history` skips, and rows of batches that its last
+    checkpoint does not hold, which `rewind_batch_history` removes when the run
+    resumes.
+    """
+    path = Path(path)
+    header = not path.exists() or path.stat().st_size == 0
+    text = _csv_text(rows, BATCH_HISTORY_COLUMNS, header)
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read_batch_history(path) -> list[dict]:
+    """Reads `batch_history.csv`: one dict per row, `epoch`, `batch` and `step` as
+    ints, the rest as floats. [] if the file does not exist; a partial last line
+    (a row being written, or a killed writer's) is left out.
+
+    Raises an InputError naming the file and line if it is not a batch history.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    lines = io.StringIO(text[: text.rfind("\n") + 1], newline="")
+    ints, names = ("epoch", "batch", "step"), ("batch history", "batch history")
+    return _read_rows(path, lines, ("step", "loss"), ints, names)
+
+
+def rewind_batch_history(path, step: int) -> list[dict]:
+    """Keeps the rows of the run's first `step` batches in `batch_history.csv` and
+    removes later ones (batches a resumed run trains again), atomically.
+
+    Returns:
+        The rows kept ([] if there is no file).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = [row for row in read_batch_history(path) if row["step"] <= step]
+    atomic_write_text(path, _csv_text(rows, BATCH_HISTORY_COLUMNS, header=True))
     return rows
 
 
-def _parse_row(row: dict) -> dict:
+def _csv_text(rows: Sequence[dict], columns: Sequence[str], header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k, "")) for k in columns})
+    return buffer.getvalue()
+
+
+def _read_rows(path: Path, lines, required, ints, names) -> list[dict]:
+    """Rows of a CSV file with the `required` columns (`ints`: the integer ones);
+    `names`: what the file and a row are called in errors."""
+    what, row_name = names
+    reader = csv.DictReader(lines)
+    missing = set(required) - set(reader.fieldnames or ())
+    if missing:
+        raise InputError(
+            f"{str(path)!r} is not a {what}: it has no "
+            f"{', '.join(sorted(missing))} column. Received: "
+            f"columns={reader.fieldnames}"
+        )
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            rows.append(_parse_row(row, ints))
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{str(path)!r} line {line} is not a {row_name} row. Received: {row}"
+            ) from None
+    return rows
+
+
+def _parse_row(row: dict, ints) -> dict:
     parsed = {}
     for key, value in row.items():
-        if key == "epoch":
+        if key in ints:
             parsed[key] = int(value)
         elif key == "stopped" or value in ("", None):
             parsed[key] = value if value is not None else ""

@@ -15,6 +15,7 @@ import math
 import keras
 
 from charlstm.config import AUTO_WARMUP_STEPS, ModelConfig
+from charlstm.training.callbacks import global_step
 from charlstm.utils.checks import InputError
 
 
@@ -114,7 +115,7 @@ class DecayToZero(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         # Counted here rather than read back every batch, which would sync.
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._step = global_step(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
         used = self.budget.fraction_used() if self.budget is not None else 0.0

@@ -18,10 +18,16 @@ from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.engine_weights import export_checkpoint
 from charlstm.model.build import build_model, load_model_file
-from charlstm.training.callbacks import EpochStats, ProgressBar, SampleText, TimeBudget
+from charlstm.training.callbacks import (
+    EpochStats,
+    ProgressBar,
+    SampleText,
+    TimeBudget,
+    global_step,
+)
 from charlstm.training.checkpoint import Checkpoints, Progress, corpus_fingerprint
 from charlstm.training.lock import RunLock
-from charlstm.training.loop import Checkpointer, train_epochs
+from charlstm.training.loop import BatchHistory, Checkpointer, train_epochs
 from charlstm.training.loop import catch_signals as _signals
 from charlstm.training.run_dir import (
     RunFiles,
@@ -29,8 +35,10 @@ from charlstm.training.run_dir import (
     open_run,
     read_history,
     recorded_sources,
+    rewind_batch_history,
 )
 from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
+from charlstm.training.tensorboard import TensorBoard
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
 
@@ -51,6 +59,8 @@ class TrainResult:
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
     untrained: str = ""  # why this call trained nothing ("" if it trained)
+    # A row every `history_every` batches, all sessions (`batch_history.csv`).
+    batch_history: list[dict] = field(default_factory=list)
 
     def describe_corpus(self) -> str:
         """One line on what training read: files, characters, the vocabulary and
@@ -89,9 +99,10 @@ def train(
     With a `run_dir`, a checkpoint (weights, optimizer, RNN states, random
     states, the position in the corpus, the history) is committed atomically
     every `checkpoint_every` seconds and after every epoch, the best `model.keras`
-    (by validation loss) and `history.csv` beside it; `resume` continues from the
-    last checkpoint exactly where the run was. One trainer at a time may use a run
-    directory (a lock that a killed process releases).
+    (by validation loss) and `history.csv` beside it, and `batch_history.csv`
+    gets a row every `config.training.history_every` batches; `resume` continues
+    from the last checkpoint exactly where the run was. One trainer at a time may
+    use a run directory (a lock that a killed process releases).
 
     Args:
         corpus: path, list of paths, or None. Files or directories; None (and no
@@ -108,7 +119,8 @@ def train(
         time_budget: float or None. Stop after this many seconds of training, at a
             batch boundary, then validate and checkpoint. A resumed run without
             one continues with what is left of its own.
-        callbacks: list of keras.callbacks.Callback. Extra callbacks.
+        callbacks: list of keras.callbacks.Callback. Extra callbacks, e.g.
+            `charlstm.TensorBoard(log_dir)` or `charlstm.SampleText()`.
         verbose: int. 1 shows a progress bar per epoch.
         checkpoint_every: float or None. Seconds between checkpoints inside an
             epoch (None: at epoch ends only).
@@ -257,10 +269,12 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
     config, corpus, model, progress = run.config, run.corpus, run.model, run.progress
     data, training = config.data, config.training
     batches = _batches(config, corpus)
+    chars_per_batch = data.batch_size * data.sequence_length
     for callback in callbacks or []:
         if isinstance(callback, SampleText):
             callback.bind(corpus.vocabulary, config.model)
-    chars_per_batch = data.batch_size * data.sequence_length
+        if isinstance(callback, TensorBoard):
+            callback.bind(chars_per_batch)
     budget = run.budget
     all_callbacks = [EpochStats(chars_per_batch)]
     all_callbacks += [budget] if budget else []
@@ -286,6 +300,15 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
         checkpoint_every,
         (lambda model: _save_best(files, model)) if files is not None else None,
     )
+    rows = []  # a resumed run's, without those of batches it trains again
+    if files is not None:
+        rows = rewind_batch_history(files.batch_history, global_step(model))
+    batch_history = BatchHistory(
+        training.history_every,
+        chars_per_batch,
+        files.batch_history if files is not None else None,
+        rows,
+    )
     untrained = ""
     if progress.epoch >= training.epochs:
         untrained = f"the run already has {progress.epoch} epoch(s)"
@@ -304,6 +327,7 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
             checkpointer,
             stop,
             budget,
+            batch_history,
         )
     return TrainResult(
         model=model,
@@ -315,6 +339,7 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
         stopped_on_budget=bool(budget and budget.stopped),
         budget_batches=budget.batches if budget else 0,
         untrained=untrained,
+        batch_history=batch_history.rows,
     )
 
 

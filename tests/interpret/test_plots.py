@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
+import charlstm
 from charlstm.interpret.plots import (
     HISTORY_FIGURES,
     plot_history,
@@ -12,10 +13,12 @@ from charlstm.interpret.plots import (
     read_history_rows,
     temperature_weights,
 )
+from tests.helpers import tiny_config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADER = "epoch,loss,val_loss,val_bits_per_char,seconds,chars_per_second,"
 HEADER += "learning_rate,stopped\n"
+BATCH_HEADER = "epoch,batch,step,seconds,loss,learning_rate,chars_per_second\n"
 
 
 def write_run(path, rows=((1, 2.0, 1.8), (2, 1.5, 1.6), (3, 1.2, 1.55))):
@@ -38,14 +41,96 @@ def check_png(path, width=640, height=400):
     return pixels
 
 
+def written(figures, out):
+    """The PNG files `plot_history` wrote for its figures."""
+    return [out / f"{name}.png" for name in figures]
+
+
 def test_history_plots_are_valid_pngs_of_loss_perplexity_and_bits(tmp_path):
     run = write_run(tmp_path / "run")
-    paths = plot_history(run, tmp_path / "plots")
-    assert [p.name for p in paths] == list(HISTORY_FIGURES)
-    images = [check_png(p) for p in paths]
+    figures = plot_history(run, tmp_path / "plots")
+    assert (
+        list(figures)
+        == list(HISTORY_FIGURES)
+        == ["loss", "perplexity", "bits_per_char"]
+    )
+    images = [check_png(p) for p in written(figures, tmp_path / "plots")]
     # Different curves give different pictures.
     assert not np.array_equal(images[0], images[1])
     assert not list((tmp_path / "plots").glob(".*")), "temporary files left behind"
+
+
+def write_batch_rows(run, rows):
+    """A batch_history.csv of (epoch, batch, step, loss) rows."""
+    lines = [
+        f"{e},{b},{step},{step / 10},{loss},0.01,1000\n" for e, b, step, loss in rows
+    ]
+    (run / "batch_history.csv").write_text(BATCH_HEADER + "".join(lines))
+
+
+def lines_of(figure):
+    """The curves of a one-axes figure by label."""
+    (axes,) = figure.axes
+    return {line.get_label(): line for line in axes.lines}
+
+
+def test_runs_without_a_batch_history_are_drawn_per_epoch(tmp_path):
+    run = write_run(tmp_path / "run")
+    figures = plot_history(run)
+    lines = lines_of(figures["loss"])
+    assert list(lines["training"].get_xdata()) == [1, 2, 3]
+    assert list(lines["training"].get_ydata()) == [2.0, 1.5, 1.2]
+    assert list(lines["validation"].get_xdata()) == [1, 2, 3]
+    assert figures["loss"].axes[0].get_xlabel() == "epoch"
+    assert not (tmp_path / "run" / "loss.png").exists()  # out_dir=None writes nothing
+
+
+def test_batch_rows_are_a_curve_and_validation_a_point_per_epoch(tmp_path):
+    run = write_run(tmp_path / "run", rows=((1, 2.0, 1.8), (2, 1.5, 1.6)))
+    batch_rows = [
+        (1, 10, 10, 2.5),
+        (1, 20, 20, 2.1),
+        (1, 25, 25, 1.9),  # the end of epoch 1: 25 batches
+        (2, 5, 30, 1.7),
+        (2, 15, 40, 1.6),
+        (2, 25, 50, 1.4),
+        (3, 5, 55, 1.3),  # epoch 3 is not over: no validation yet
+    ]
+    write_batch_rows(run, batch_rows)
+    figures = plot_history(run, tmp_path / "plots")
+    lines = lines_of(figures["perplexity"])
+    training, validation = lines["training"], lines["validation (end of epoch)"]
+    assert list(training.get_xdata()) == [10, 20, 25, 30, 40, 50, 55]
+    np.testing.assert_allclose(training.get_ydata(), np.exp([r[3] for r in batch_rows]))
+    assert list(validation.get_xdata()) == [25, 50]
+    np.testing.assert_allclose(validation.get_ydata(), np.exp([1.8, 1.6]))
+    bits = lines_of(figures["bits_per_char"])["training"].get_ydata()
+    np.testing.assert_allclose(bits, np.array([r[3] for r in batch_rows]) / math.log(2))
+    assert figures["loss"].axes[0].get_xlabel() == "batches trained"
+    for name in HISTORY_FIGURES:
+        check_png(tmp_path / "plots" / f"{name}.png")
+    # Before the first epoch ends, the batch rows are plotted alone.
+    (run / "history.csv").write_text(HEADER)
+    assert list(lines_of(plot_history(run)["loss"])) == ["training"]
+    (run / "history.csv").unlink()
+    assert list(lines_of(plot_history(run)["loss"])) == ["training"]
+
+
+def test_a_one_epoch_run_draws_a_curve_not_a_dot(tmp_path, text):
+    run = tmp_path / "run"
+    config = tiny_config(epochs=1, history_every=10)
+    result = charlstm.train(text=text, run_dir=run, config=config)
+    figures = plot_history(run)
+    lines = lines_of(figures["loss"])
+    training, validation = lines["training"], lines["validation (end of epoch)"]
+    steps = [row["step"] for row in result.batch_history]
+    assert len(training.get_xdata()) == len(steps) > 10
+    assert list(training.get_xdata()) == steps
+    losses = [row["loss"] for row in result.batch_history]
+    np.testing.assert_allclose(training.get_ydata(), losses, rtol=1e-5)
+    assert list(validation.get_xdata()) == [steps[-1]]
+    assert validation.get_ydata()[0] == pytest.approx(result.history[0]["val_loss"])
+    assert not list(tmp_path.rglob("*.png"))
 
 
 def test_history_rows_are_read_from_a_run_or_its_csv(tmp_path):
@@ -58,13 +143,13 @@ def test_history_rows_are_read_from_a_run_or_its_csv(tmp_path):
     rows, unit = read_history_rows(run / "history.csv")
     assert unit == "char" and rows[1]["loss"] == 1.5
     # A missing validation value is a gap in the curve, not an error.
-    paths = plot_history(run / "history.csv", tmp_path / "plots")
-    check_png(paths[1])
+    plot_history(run / "history.csv", tmp_path / "plots")
+    check_png(tmp_path / "plots" / "perplexity.png")
 
 
 def test_a_trained_run_is_plotted(trained_run, tmp_path):
-    paths = plot_history(trained_run, tmp_path / "plots")
-    for path in paths:
+    figures = plot_history(trained_run, tmp_path / "plots")
+    for path in written(figures, tmp_path / "plots"):
         check_png(path)
 
 
@@ -93,7 +178,7 @@ def test_missing_or_empty_or_foreign_history_is_an_error(tmp_path):
 def test_existing_plots_are_kept_unless_forced(tmp_path):
     run = write_run(tmp_path / "run")
     out = tmp_path / "plots"
-    paths = plot_history(run, out)
+    paths = written(plot_history(run, out), out)
     before = paths[0].read_bytes()
     write_run(run, rows=((1, 3.0, 2.9), (2, 2.5, 2.4)))
     with pytest.raises(FileExistsError, match="loss.png.*--force"):

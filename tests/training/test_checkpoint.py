@@ -19,7 +19,7 @@ import charlstm
 from charlstm.training.checkpoint import Checkpoints
 from charlstm.training.lock import RunLock, RunLocked
 from charlstm.training.loop import TrainingInterrupted
-from charlstm.training.run_dir import RunFiles
+from charlstm.training.run_dir import RunFiles, read_batch_history
 from tests.helpers import make_text, tiny_config
 
 TEXT = make_text(3000)
@@ -66,6 +66,15 @@ def assert_same_run(resumed, whole):
     for ours, theirs in zip(resumed.history, whole.history, strict=True):
         for column in columns:
             assert ours[column] == pytest.approx(theirs[column], rel=1e-9), column
+    # The batch history too: the rows of the batches trained again are not kept
+    # twice, and the row after the checkpoint counts the batches before it.
+    assert len(resumed.batch_history) == len(whole.batch_history) > 4
+    columns = ("epoch", "batch", "step", "loss", "learning_rate")
+    for ours, theirs in zip(resumed.batch_history, whole.batch_history, strict=True):
+        for column in columns:
+            assert ours[column] == pytest.approx(theirs[column], rel=1e-5), column
+    written = read_batch_history(RunFiles(resumed.run_dir).batch_history)
+    assert [row["step"] for row in written] == [r["step"] for r in whole.batch_history]
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -99,6 +108,9 @@ def test_resume_from_an_epoch_end_after_a_crash_in_the_next(tmp_path, uninterrup
         )
     progress = Checkpoints(RunFiles(run)).read().progress
     assert (progress.epoch, progress.batch, len(progress.history)) == (1, 0, 1)
+    # The crashed run wrote rows after its checkpoint, which resuming removes.
+    rows = read_batch_history(RunFiles(run).batch_history)
+    assert rows[-1]["epoch"] == 2
     resumed = charlstm.train(text=TEXT, run_dir=run, config=config, resume=True)
     assert_same_run(resumed, uninterrupted["stack"])
 

@@ -18,7 +18,8 @@ from charlstm.utils.storage import atomic_path
 
 class GPT2Validation(keras.callbacks.Callback):
     """Adds `val_loss` (nats per validation character) to every epoch's logs and
-    turns `loss` from nats per token into nats per character.
+    turns `loss` from nats per token into nats per character, in every batch's
+    logs too.
 
     Put it before `EpochStats`, which derives `val_bits_per_char` from it.
 
@@ -37,6 +38,10 @@ class GPT2Validation(keras.callbacks.Callback):
         self.window = window
         self.tokens_per_character = tokens_per_character
         self._nll = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs is not None and "loss" in logs:  # for the callbacks after this one
+            logs["loss"] = float(logs["loss"]) * self.tokens_per_character
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:

@@ -54,6 +54,7 @@ from charlstm.training.run_dir import (
     open_run,
     recorded_sources,
 )
+from charlstm.training.tensorboard import TensorBoard
 from charlstm.utils.checks import InputError
 
 # Learning rates when the config leaves it unset.
@@ -275,6 +276,9 @@ def _fit(
         all_callbacks.append(
             ProgressBar(chars_per_batch, None if budget else run.training.epochs)
         )
+    for callback in callbacks or []:
+        if isinstance(callback, TensorBoard):
+            callback.bind(chars_per_batch)
     all_callbacks += list(callbacks or [])
     trained = len(history) < run.training.epochs
     if trained:

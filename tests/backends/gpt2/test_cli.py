@@ -52,7 +52,8 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(corpus, tmp_path_factory):
     run = tmp_path_factory.mktemp("cli") / "gpt2"
-    assert main(["train", str(corpus), "--out", str(run), *TINY]) == 0
+    board = ["--tensorboard", str(run.parent / "tensorboard")]
+    assert main(["train", str(corpus), "--out", str(run), *TINY, *board]) == 0
     return run
 
 
@@ -72,6 +73,23 @@ def test_train_generate_evaluate(run, corpus, capsys):
     assert tuple(scores) == KEYS  # the same keys from both backends
     assert scores["characters"] == 2000 and 0 < scores["bits_per_char"] < 9
     assert scores["unknown_characters"] == 0
+
+
+def test_tensorboard_on_a_gpt2_run(run):
+    pytest.importorskip("tensorboard")
+    from tests.training.test_tensorboard import read_events
+
+    (epoch,) = read_history(run / "history.csv")
+    train = read_events(run.parent / "tensorboard" / "train")
+    validation = read_events(run.parent / "tensorboard" / "validation")
+    # One point, at the epoch's end (16 batches, fewer than the 50 between
+    # points): the epoch's loss, in nats per character as in the history.
+    ((step, loss),) = train["loss"]
+    assert loss == pytest.approx(epoch["loss"], rel=1e-4)
+    ((val_step, val_loss),) = validation["loss"]
+    assert step == val_step == 16
+    assert val_loss == pytest.approx(epoch["val_loss"], rel=1e-5)
+    assert train["chars_per_second"][0][1] > 0
 
 
 def test_resume_needs_no_backend_option(run, corpus, tmp_path, capsys):
