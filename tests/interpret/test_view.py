@@ -17,7 +17,7 @@ from charlstm.interpret.activations import (
     record_activations,
     record_generation,
 )
-from charlstm.interpret.features import text_features
+from charlstm.interpret.features import PYTHON_FEATURES, text_features
 from charlstm.interpret.neurons import Neuron, NeuronScore, rank_neurons
 from charlstm.interpret.view import (
     BLUE,
@@ -41,6 +41,8 @@ from charlstm.interpret.view_page import (
     quantise,
 )
 from charlstm.utils.checks import InputError
+from tests.browser import chromium as chromium_driver
+from tests.browser import console_errors
 from tests.interpret.test_activations import random_generator
 
 # Characters to escape, a tab, and three characters outside the vocabulary.
@@ -273,15 +275,7 @@ def decode(chars, ids) -> str:
     # one character per id, in order
     return "".join(chars[int(i)] for i in np.asarray(ids).ravel())
 '''
-FEATURES = (
-    "in_string",
-    "in_docstring",
-    "in_comment",
-    "bracket_depth",
-    "indentation",
-    "line_position",
-    "line_start",
-)
+FEATURES = PYTHON_FEATURES  # the features of the fixed input's ranking
 
 
 def fixed_activations() -> Activations:
@@ -476,34 +470,8 @@ def test_page_in_a_real_browser(view, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail("the browser test needs selenium: pip install -e '.[test]'")
-    chromedriver = shutil.which("chromedriver")
-    if chromedriver is None:
-        pytest.fail(
-            "the browser test needs Chromium's driver on PATH: "
-            "apt-get install -y chromium chromium-driver"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium()
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-    try:
+    with chromium_driver(tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def blocks(browser) -> list:
@@ -571,7 +539,7 @@ def test_picker_hover_and_colours_in_a_browser(view, browser, tmp_path):
     browser.execute_script(f"window.location.hash = 'n={missing[:-2]}';")
     text = browser.find_element("css selector", "section.picker p.range").text
     assert text.endswith("is not stored in this page")
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = console_errors(browser)
     assert errors == []
 
 
@@ -598,5 +566,5 @@ def test_word_tokens_seed_and_two_views_in_one_page(browser, tmp_path):
         seed = [("seed" in classes) for classes, _ in block[1]]
         assert seed == [True] * 4 + [False] * (len(tokens) - 4)
     assert found[:3] == found[3:]
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = console_errors(browser)
     assert errors == []

@@ -2,12 +2,11 @@
 Selenium): no console errors, text streamed into the page, the controls in the
 request, Stop, and line completion's ghost text."""
 
-import shutil
-
 import pytest
 
 import charlstm
 from charlstm.serve.http import make_app
+from tests.browser import chromium, console_errors
 from tests.serve_helpers import serving
 
 # Records the page's requests and the lengths the output area goes through.
@@ -28,37 +27,9 @@ new MutationObserver(() => {
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail("the browser test needs selenium: pip install -e '.[test]'")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if chromium is None or chromedriver is None:
-        pytest.fail(
-            "the browser test needs headless Chromium and its driver on PATH "
-            f"(found chromium={chromium}, chromedriver={chromedriver}): "
-            "apt-get install -y chromium chromium-driver"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-    driver.set_script_timeout(20)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
+        driver.set_script_timeout(20)
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +50,7 @@ def page(browser, url):
     )
     browser.execute_script(SPY)
     yield browser
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = console_errors(browser)
     assert errors == []
 
 
