@@ -271,11 +271,9 @@ class Corpus:
     @property
     def unknown_dropped(self) -> int:
         """Characters dropped as outside a vocabulary without an unknown id."""
-        return (
-            0
-            if self.vocabulary.unknown_id is not None
-            else (self.stats.unknown_characters)
-        )
+        if self.vocabulary.unknown_id is not None:
+            return 0  # read as the unknown id, not dropped
+        return self.stats.unknown_characters
 
 
 def load_corpus(

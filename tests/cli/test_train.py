@@ -18,7 +18,6 @@ def corpus(tmp_path):
 
 
 def test_tensorboard_and_history_every_reach_the_run(tmp_path, corpus, capsys):
-    pytest.importorskip("tensorboard")
     from tests.training.test_tensorboard import read_events
 
     run, board = tmp_path / "run", tmp_path / "tb"

@@ -76,7 +76,6 @@ def test_train_generate_evaluate(run, corpus, capsys):
 
 
 def test_tensorboard_on_a_gpt2_run(run):
-    pytest.importorskip("tensorboard")
     from tests.training.test_tensorboard import read_events
 
     (epoch,) = read_history(run / "history.csv")
