@@ -345,7 +345,7 @@ def _scan_spans(text: str):
                 depth += change
             brackets.append((i, change))
         if ch == "\n" and depth == 0 and last != "\\" and first is not None:
-            after_header = first in DOCSTRING_OWNERS and last == ":"
+            after_header = first in DOCSTRING_OWNERS  # as tokenize: its INDENT
             header_indent = _indent(text, first_at)
             seen_code, first, last = True, None, ""
         elif not ch.isspace():
