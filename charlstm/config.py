@@ -21,6 +21,8 @@ TOKEN_KINDS = ("char", "word")
 NORMAL_FORMS = ("nfc", "nfkc", "none")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
 LR_SCHEDULES = ("exponential", "cosine", "linear")
+FAST_PATHS = ("auto", "on", "off")
+DISTRIBUTE = ("none", "mirrored", "multi-worker")
 
 
 # Warm-up batches when `warmup_steps` is None: the best of the ten-minute search
@@ -128,11 +130,14 @@ class ModelConfig:
     weight_decay: float = option(
         0.0, help="decoupled weight decay (AdamW-style), any optimizer"
     )
-    fast_path: bool = option(
-        True,
-        help="train stacked LSTMs as one loop with its own backward pass, GRU and "
-        "SimpleRNN with the input projections out of the loop: Keras's weights "
-        "and results, faster on CPU (docs/benchmarks.md)",
+    fast_path: str = option(
+        "auto",
+        choices=FAST_PATHS,
+        help="train with charlstm's CPU layers (stacked LSTMs as one loop with its "
+        "own backward pass; GRU and SimpleRNN with the input projections out of the "
+        "loop: Keras's weights and results, faster on CPU) or Keras's own layers, "
+        "which run cuDNN on a GPU; auto: the first on CPU, the second where a GPU "
+        "is visible (docs/scaling.md)",
     )
 
     def __post_init__(self):
@@ -208,7 +213,14 @@ class ModelConfig:
             "`weight_decay` must be a number >= 0.",
             weight_decay=self.weight_decay,
         )
-        for name in ("fast_path", "residual", "layer_norm"):
+        if isinstance(self.fast_path, bool):  # config.json before "auto"
+            self.fast_path = "on" if self.fast_path else "off"
+        check(
+            self.fast_path in FAST_PATHS,
+            f"`fast_path` must be one of {FAST_PATHS}.",
+            fast_path=self.fast_path,
+        )
+        for name in ("residual", "layer_norm"):
             value = getattr(self, name)
             check(
                 isinstance(value, bool),
@@ -321,6 +333,16 @@ class TrainingConfig:
     random_seed: int | None = option(
         None, help="seeds Python, NumPy and the backend", resume=True
     )
+    distribute: str = option(
+        "none",
+        choices=DISTRIBUTE,
+        help="train on several devices with tf.distribute, each replica owning a "
+        "share of the streams: mirrored (all local GPUs, or the logical CPU devices "
+        "configured), multi-worker (the machines of TF_CONFIG; the chief writes the "
+        "run) (docs/scaling.md)",
+        resume=True,
+        backends=("lstm",),
+    )
     history_every: int = option(
         50,
         help="batches between rows of batch_history.csv (the mean training loss "
@@ -335,6 +357,11 @@ class TrainingConfig:
             is_int(self.epochs) and self.epochs >= 0,
             "`epochs` must be an integer >= 0.",
             epochs=self.epochs,
+        )
+        check(
+            self.distribute in DISTRIBUTE,
+            f"`distribute` must be one of {DISTRIBUTE}.",
+            distribute=self.distribute,
         )
         check(
             is_int(self.history_every) and self.history_every >= 0,

@@ -51,6 +51,7 @@ def build_model(
     sequence_length: int | None = None,
     stateful: bool = True,
     for_training: bool = False,
+    state_io: bool = False,
 ) -> keras.Model:
     """Builds the (uncompiled) model for a config.
 
@@ -59,12 +60,18 @@ def build_model(
     the batch size, so weights move between a training model and an inference
     model with `set_weights`.
 
-    With `for_training` and `config.fast_path`, stacked LSTMs with only dropout
-    between them (no residual or layer norm) are one
+    With `for_training` and the fast path (`uses_fast_path`), stacked LSTMs with
+    only dropout between them (no residual or layer norm) are one
     `charlstm.model.lstm_stack.LSTMStack` layer, which runs the layers as one loop with
     its own backward pass (and the dropout between them inside it). It has the
     same weights in the same `get_weights()` order, so inference models, built
     without `for_training`, take them with `set_weights`.
+
+    With `state_io`, the model is stateless and passes its states explicitly:
+    inputs `[ids, *states]`, outputs `[probabilities, *final_states]`, the states
+    in `state_variables` order ((h, c) per LSTM layer, h per GRU or SimpleRNN
+    layer, bottom first), each (batch, units). Replicas under `tf.distribute`
+    keep their own streams' states this way (`charlstm.training.replicas`).
 
     Args:
         config: ModelConfig. The architecture.
@@ -72,6 +79,7 @@ def build_model(
         sequence_length: int or None. Fixed number of time steps, or None for any.
         stateful: bool. Whether recurrent states carry over between calls.
         for_training: bool. Build the training graph (see above).
+        state_io: bool. States as inputs and outputs (see above).
 
     Example:
     >>> model = build_model(ModelConfig(vocabulary_size=10, units=8), batch_size=2)
@@ -81,6 +89,8 @@ def build_model(
             f"`vocabulary_size` must be set before building a model. Received: "
             f"vocabulary_size={config.vocabulary_size}"
         )
+    if state_io and stateful:
+        raise InputError("a model with `state_io` passes its states: stateful=False.")
     if stateful and not batch_size:
         raise InputError(
             f"a stateful model needs a fixed `batch_size`. Received: {batch_size!r}"
@@ -96,32 +106,55 @@ def build_model(
             config.vocabulary_size, config.embedding_dim, name="embedding"
         )(inputs)
     # x: (batch, time, features)
+    fast = uses_fast_path(config)
+    state_inputs, final_states = [], []
+
+    def initial_states(count):  # per layer: (h, c) for an LSTM, h otherwise
+        if not state_io:
+            return None
+        made = [
+            keras.Input(shape=(config.units,), batch_size=batch_size, name=f"state_{i}")
+            for i in range(len(state_inputs), len(state_inputs) + count)
+        ]  # (batch, units) each
+        state_inputs.extend(made)
+        return made
+
     if for_training and fuses_layers(config):
-        x = LSTMStack(
+        stack = LSTMStack(
             config.units,
             config.num_layers,
             stateful=stateful,
             dropout=config.dropout,
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
+            return_state=state_io,
             name="lstm_stack",
-        )(x)  # (batch, time, units)
+        )
+        x = stack(x, initial_state=initial_states(2 * config.num_layers))
+        if state_io:
+            x, *final_states = x
+        # x: (batch, time, units)
         if config.dropout:  # on the top layer's outputs, as without the stack
             top = config.num_layers - 1
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{top}")(x)
         layers = 0
     else:
         layers = config.num_layers
-    cell = (_FAST_CELLS if config.fast_path else _CELLS)[config.cell]
+    cell = (_FAST_CELLS if fast else _CELLS)[config.cell]
     for i in range(layers):
         y = cell(
             config.units,
             return_sequences=True,
+            return_state=state_io,
             stateful=stateful,
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             name=f"{config.cell}_{i}",
-        )(x)  # (batch, time, units)
+        )(x, initial_state=initial_states(2 if config.cell == "lstm" else 1))
+        if state_io:
+            y, *final = y
+            final_states += final
+        # y: (batch, time, units)
         if config.residual and x.shape[-1] == config.units:
             y = keras.layers.Add(name=f"residual_{i}")([x, y])
         x = y
@@ -135,17 +168,62 @@ def build_model(
         kernel_regularizer=regularizer,
         name="softmax",
     )(x)  # (batch, time, vocab)
+    if state_io:
+        return keras.Model(
+            [inputs, *state_inputs], [outputs, *final_states], name="charlstm"
+        )
     return keras.Model(inputs, outputs, name="charlstm")
+
+
+def gpu_visible() -> bool:
+    """Whether TensorFlow sees a GPU (it initialises TensorFlow's devices)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def uses_fast_path(config: ModelConfig) -> bool:
+    """Whether models of this config run on charlstm's CPU layers (`LSTMStack`,
+    `FastLSTM`, ...) rather than Keras's own, which run cuDNN on a GPU:
+    `fast_path="on"`, or "auto" where no GPU is visible."""
+    if config.fast_path == "auto":
+        return keras.backend.backend() == "tensorflow" and not gpu_visible()
+    return config.fast_path == "on"
 
 
 def fuses_layers(config: ModelConfig) -> bool:
     """Whether a training model of this config runs its LSTMs as one `LSTMStack`."""
     return (
-        config.fast_path
-        and config.cell == "lstm"
+        config.cell == "lstm"
         and not (config.residual or config.layer_norm)
         and keras.backend.backend() == "tensorflow"
+        and uses_fast_path(config)
     )
+
+
+# What a training model runs its recurrence on (`layer_kind`), in words.
+LAYER_KINDS = {
+    "stack": "fused LSTM stack (charlstm's CPU path)",
+    "fast": "Keras layers with projections out of the loop (charlstm's CPU path)",
+    "keras": "Keras's own layers (cuDNN for LSTM and GRU on a GPU)",
+}
+
+
+def layer_kind(model: keras.Model) -> str:
+    """ "stack", "fast" or "keras": the kind of recurrent layers a model has."""
+    if any(isinstance(layer, LSTMStack) for layer in model.layers):
+        return "stack"
+    fast = tuple(_FAST_CELLS.values())
+    if any(isinstance(layer, fast) for layer in recurrent_layers(model)):
+        return "fast"
+    return "keras"
+
+
+def planned_layer_kind(config: ModelConfig) -> str:
+    """The `layer_kind` of a training model built for `config` on this machine."""
+    if fuses_layers(config):
+        return "stack"
+    return "fast" if uses_fast_path(config) else "keras"
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:

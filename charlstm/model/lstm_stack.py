@@ -222,6 +222,9 @@ class LSTMStack(keras.layers.Layer):
         num_layers: int. Number of stacked layers.
         stateful: bool. Whether the states carry over between batches (needs a
             fixed batch size).
+        return_state: bool. Also return the final states, `[outputs, h_0, c_0,
+            h_1, c_1, ...]`, as `keras.layers.LSTM(return_state=True)` does per
+            layer; `call`'s `initial_state` takes the same flat list.
         dropout: float. Dropout rate in training on the outputs of every layer
             but the top one, on their way to the layer above (as a
             `keras.layers.Dropout` between stacked layers; put one after the
@@ -244,6 +247,7 @@ class LSTMStack(keras.layers.Layer):
         seed=None,
         kernel_regularizer=None,
         recurrent_regularizer=None,
+        return_state=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -259,6 +263,7 @@ class LSTMStack(keras.layers.Layer):
         self.units = units
         self.num_layers = num_layers
         self.stateful = stateful
+        self.return_state = return_state
         self.dropout = dropout
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed) if dropout else None
@@ -306,7 +311,9 @@ class LSTMStack(keras.layers.Layer):
         for state in self.states or []:
             state.assign(keras.ops.zeros_like(state))
 
-    def call(self, inputs, training=False):  # (batch, time, features)
+    def call(self, inputs, initial_state=None, training=False):
+        """inputs: (batch, time, features); initial_state: None or the flat
+        list [h_0, c_0, h_1, ...], each (batch, units)."""
         import tensorflow as tf
 
         batch = tf.shape(inputs)[0]
@@ -318,7 +325,9 @@ class LSTMStack(keras.layers.Layer):
                 keras.random.dropout(ones, self.dropout, seed=self.seed_generator)
                 for _ in range(self.num_layers - 1)
             ]
-        if self.stateful:
+        if initial_state is not None:
+            flat = [tf.cast(s, self.compute_dtype) for s in initial_state]
+        elif self.stateful:
             flat = [tf.cast(s.value, self.compute_dtype) for s in self.states]
         else:
             zeros = tf.zeros([batch, self.units], dtype=self.compute_dtype)
@@ -338,10 +347,16 @@ class LSTMStack(keras.layers.Layer):
                 self.states, [s for p in final for s in p], strict=True
             ):
                 variable.assign(tf.cast(value, variable.dtype))
+        if self.return_state:
+            return [outputs, *[s for pair in final for s in pair]]
         return outputs
 
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
+    def compute_output_shape(self, inputs_shape, initial_state_shape=None):
+        outputs = (*inputs_shape[:-1], self.units)
+        if self.return_state:
+            state = (inputs_shape[0], self.units)
+            return [outputs] + [state] * (2 * self.num_layers)
+        return outputs
 
     def get_config(self):
         config = super().get_config()
@@ -350,6 +365,7 @@ class LSTMStack(keras.layers.Layer):
                 "units": self.units,
                 "num_layers": self.num_layers,
                 "stateful": self.stateful,
+                "return_state": self.return_state,
                 "dropout": self.dropout,
                 "seed": self.seed,
                 "kernel_regularizer": keras.regularizers.serialize(

@@ -171,3 +171,55 @@ def test_unset_vocabulary_and_stateless_batch_errors():
         build_model(ModelConfig(), batch_size=1)
     with pytest.raises(ValueError, match="batch_size"):
         build_model(config(), batch_size=None, stateful=True)
+
+
+@pytest.mark.parametrize(
+    "fast_path, gpu, kind",
+    [
+        ("auto", False, "stack"),  # CPU: the fused stack
+        ("auto", True, "keras"),  # GPU: Keras's layers, which run cuDNN
+        ("on", True, "stack"),
+        ("off", False, "keras"),
+    ],
+)
+def test_fast_path_auto_chooses_the_layers_for_the_device(
+    monkeypatch, fast_path, gpu, kind
+):
+    from charlstm.model import build
+
+    monkeypatch.setattr(build, "gpu_visible", lambda: gpu)
+    lstm = config(fast_path=fast_path)
+    assert build.planned_layer_kind(lstm) == kind
+    model = build_model(lstm, 2, 5, for_training=True)
+    assert build.layer_kind(model) == kind
+    if kind == "keras":  # the classes Keras sends to cuDNN, not charlstm's
+        assert {type(x) for x in recurrent_layers(model)} == {keras.layers.LSTM}
+    gru = config(cell="gru", fast_path=fast_path)
+    assert build.planned_layer_kind(gru) == ("fast" if kind == "stack" else "keras")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("fast_path", ["on", "off"])
+def test_state_io_model_passes_the_states_a_stateful_model_keeps(cell, fast_path):
+    """`state_io` (the replicas' model): the same outputs and final states as the
+    stateful training model, starting from given states."""
+    from charlstm.model.build import state_variables
+
+    model_config = config(cell=cell, fast_path=fast_path)
+    stateful = build_model(model_config, 2, 5, for_training=True)
+    passing = build_model(
+        model_config, 2, 5, stateful=False, for_training=True, state_io=True
+    )
+    passing.set_weights(stateful.get_weights())
+    rng = np.random.default_rng(0)
+    variables = state_variables(stateful)
+    starts = [rng.normal(size=(2, 8)).astype("float32") for _ in variables]
+    for variable, value in zip(state_variables(stateful), starts, strict=True):
+        variable.assign(value)
+    ids = rng.integers(0, 10, (2, 5))
+    expected = keras.ops.convert_to_numpy(stateful(ids))  # (batch, time, vocab)
+    probabilities, *finals = passing([ids, *starts])
+    np.testing.assert_allclose(probabilities, expected, atol=1e-6)
+    for final, variable in zip(finals, state_variables(stateful), strict=True):
+        kept = keras.ops.convert_to_numpy(variable)
+        np.testing.assert_allclose(final, kept, atol=1e-6)

@@ -145,7 +145,7 @@ def test_saved_run_round_trips_the_setting_and_the_layer(tmp_path):
     config = tiny_config(fast_path=True)
     result = charlstm.train(text=make_text(), run_dir=run, config=config)
     saved = json.loads((run / "config.json").read_text())
-    assert saved["model"]["fast_path"] is True
+    assert saved["model"]["fast_path"] == "on"
     assert charlstm.RunConfig.load(run / "config.json") == result.config
     last = charlstm.training.run_dir.RunFiles(run).last_model()
     model = keras.saving.load_model(last, compile=False)
@@ -168,14 +168,18 @@ def test_numpy_engine_runs_fast_path_weights(cell):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_fast_path_must_be_a_bool_and_is_on_by_default():
-    assert charlstm.ModelConfig().fast_path is True
+def test_fast_path_is_auto_by_default_and_reads_the_old_booleans():
+    assert charlstm.ModelConfig().fast_path == "auto"
+    # config.json files written before "auto" hold true or false.
+    assert charlstm.ModelConfig(fast_path=True).fast_path == "on"
+    assert charlstm.ModelConfig(fast_path=False).fast_path == "off"
     with pytest.raises(ValueError, match="fast_path"):
         charlstm.ModelConfig(fast_path="yes")
 
 
 @pytest.mark.parametrize(
-    "flag, expected", [("--fast-path", True), ("--no-fast-path", False), (None, True)]
+    "flag, expected",
+    [(["--fast-path", "on"], "on"), (["--fast-path", "off"], "off"), ([], "auto")],
 )
 def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path, flag, expected):
     from charlstm.cli import main
@@ -184,12 +188,12 @@ def test_cli_fast_path_flag_is_saved_in_the_run(tmp_path, flag, expected):
     corpus.write_text(make_text(3000))
     run = tmp_path / "run"
     args = ["train", str(corpus), "--out", str(run), "--quiet"]
-    args += [flag] if flag else []
+    args += flag
     args += ["--units", "8", "--num-layers", "1", "--embedding-dim", "4"]
     args += ["--batch-size", "4", "--sequence-length", "5", "--epochs", "1"]
     assert main(args) == 0
     saved = json.loads((run / "config.json").read_text())
-    assert saved["model"]["fast_path"] is expected
+    assert saved["model"]["fast_path"] == expected
     assert charlstm.load(run).generate("ab", 10, random_seed=0).startswith("ab")
 
 
@@ -198,6 +202,6 @@ def test_cli_fast_path_is_an_lstm_backend_option(tmp_path, capsys):
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(make_text(3000))
-    args = ["train", str(corpus), "--out", str(tmp_path / "run"), "--fast-path"]
+    args = ["train", str(corpus), "--out", str(tmp_path / "run"), "--fast-path", "on"]
     assert main(args + ["--backend", "gpt2"]) == 2
     assert "--fast-path" in capsys.readouterr().err
