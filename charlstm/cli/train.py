@@ -211,6 +211,7 @@ def run(args) -> int:
     if backend == "lstm":  # the LSTM trainer's checkpoints (GPT-2: per epoch)
         options["checkpoint_every"] = args.checkpoint_every or None
         options["allow_new_corpus"] = args.allow_new_corpus
+        options["on_start"] = lambda devices: note(f"training on: {devices}")
     elif args.allow_new_corpus:
         raise UsageError("--allow-new-corpus resumes LSTM runs only")
     run_dir = args.out or args.resume

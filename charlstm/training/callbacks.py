@@ -65,14 +65,21 @@ class EpochStats(keras.callbacks.Callback):
 
 def current_learning_rate(model) -> float:
     """The optimizer's learning rate now (a schedule's, at its current step)."""
-    # float() rather than convert_to_numpy, which warns under NumPy 2.
-    return float(model.optimizer.learning_rate)
+    # float() of a tensor rather than convert_to_numpy, which warns under NumPy
+    # 2; through a tensor, as a variable under tf.distribute is not a number.
+    return float(_read(model.optimizer.learning_rate))
 
 
 def global_step(model) -> int:
     """Batches the model has trained in its run: the optimizer's iterations,
     which a checkpoint restores."""
-    return int(model.optimizer.iterations)
+    return int(_read(model.optimizer.iterations))
+
+
+def _read(value):
+    """A scalar variable's (or tensor's) value (also a mirrored variable's)."""
+    value = getattr(value, "value", value)
+    return value.numpy() if hasattr(value, "numpy") else value
 
 
 class TimeBudget(keras.callbacks.Callback):

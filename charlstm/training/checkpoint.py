@@ -53,6 +53,7 @@ class Progress:
     budget_spent: float = 0.0  # training seconds spent under it so far
     history: list = field(default_factory=list)  # one row per finished epoch
     seconds: float = 0.0  # seconds of training so far, all sessions
+    devices: str = ""  # what trains the model: its layers, the replicas
     # The batches since the last batch-history row: their losses, count, seconds.
     window_loss_sum: float = 0.0
     window_batches: int = 0
@@ -105,7 +106,7 @@ def corpus_fingerprint(sources, ids: np.ndarray) -> dict:
     }
 
 
-def _seed_variables(model) -> list:
+def seed_variables(model) -> list:
     """The random generators' state variables, in the model's own order."""
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
@@ -119,7 +120,7 @@ def model_arrays(model) -> dict[str, np.ndarray]:
     arrays = {}
     for i, v in enumerate(state_variables(model)):
         arrays[f"state_{i}"] = keras.ops.convert_to_numpy(v)
-    for i, v in enumerate(_seed_variables(model)):
+    for i, v in enumerate(seed_variables(model)):
         arrays[f"seed_{i}"] = keras.ops.convert_to_numpy(v)
     return arrays
 
@@ -130,7 +131,7 @@ def restore_arrays(model, arrays) -> None:
 
     for prefix, variables in (
         ("state", state_variables(model)),
-        ("seed", _seed_variables(model)),
+        ("seed", seed_variables(model)),
     ):
         names = sorted(
             (k for k in arrays if k.startswith(prefix + "_")),
@@ -143,6 +144,36 @@ def restore_arrays(model, arrays) -> None:
             )
         for name, variable in zip(names, variables, strict=True):
             variable.assign(arrays[name])
+
+
+def copy_training_state(source, target) -> None:
+    """Copies weights, optimizer variables and RNN states between two training
+    models of the same config whose layers differ in kind (`LSTMStack` and
+    Keras's layers have the same weights in the same order). Dropout seeds are
+    copied where the models have the same generators, and are left fresh
+    otherwise."""
+    import keras
+
+    from charlstm.model.build import state_variables
+
+    target.set_weights(source.get_weights())
+    for model in (source, target):
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    pairs = [
+        (list(source.optimizer.variables), list(target.optimizer.variables)),
+        (state_variables(source), state_variables(target)),
+    ]
+    if len(seed_variables(source)) == len(seed_variables(target)):
+        pairs.append((seed_variables(source), seed_variables(target)))
+    for sources, targets in pairs:
+        if len(sources) != len(targets):
+            raise InputError(
+                f"the checkpoint holds {len(sources)} variables where the model "
+                f"has {len(targets)}: it belongs to another model."
+            )
+        for a, b in zip(sources, targets, strict=True):
+            b.assign(keras.ops.convert_to_numpy(a))
 
 
 class Checkpoints:

@@ -2,10 +2,12 @@
 exact resumption from any batch.
 
 Keras's `fit` starts epochs at their first batch and resets its loss metric at
-every epoch; a run resumed mid-epoch must do neither. This loop steps
-`model.train_on_batch` (the same compiled step `fit` runs) over the batch-major
-arrays of `StatefulBatches`, keeps the epoch's loss itself, and calls the Keras
-callbacks at the same points as `fit`: `on_train_begin`, `on_epoch_begin`,
+every epoch; a run resumed mid-epoch must do neither. This loop steps a `Steps`
+object (`charlstm.training.replicas`: `model.train_on_batch`, the same compiled
+step `fit` runs, on one device; its own step on the replicas of a
+`tf.distribute` strategy) over the batch-major arrays of `StatefulBatches`,
+keeps the epoch's loss itself, and calls the Keras callbacks at the same points
+as `fit`: `on_train_begin`, `on_epoch_begin`,
 `on_train_batch_begin`/`end`, `on_epoch_end` (with `loss` and `val_loss`),
 `on_train_end`.
 
@@ -27,7 +29,6 @@ import signal
 import threading
 import time
 
-from charlstm.model.build import reset_states
 from charlstm.training.callbacks import current_learning_rate, global_step
 from charlstm.training.checkpoint import Progress
 from charlstm.training.run_dir import (
@@ -185,7 +186,7 @@ class _Callbacks:
 
 
 def train_epochs(
-    model,
+    steps,
     batches,
     progress: Progress,
     epochs: int,
@@ -198,7 +199,8 @@ def train_epochs(
     """Trains from `progress` (an epoch and a batch in it) up to `epochs` epochs.
 
     Args:
-        model: keras.Model. A compiled stateful training model.
+        steps: KerasSteps or ReplicaSteps (`charlstm.training.replicas`). The
+            training steps; callbacks see `steps.model`.
         batches: StatefulBatches. The corpus's layout.
         progress: Progress. Where to start; updated as training goes.
         epochs: int. Total epochs of the run.
@@ -212,6 +214,7 @@ def train_epochs(
     Returns:
         The progress at the end: every finished epoch's row in its history.
     """
+    model = steps.model
     x, y = batches.train.as_arrays()  # (batches * B, T) each, batch-major
     x_val, y_val = batches.validation.as_arrays()
     size, count = batches.batch_size, len(batches.train)
@@ -225,7 +228,7 @@ def train_epochs(
     while progress.epoch < epochs and not model.stop_training:
         epoch = progress.epoch
         if progress.batch == 0:
-            reset_states(model)
+            steps.reset_states()
             progress.loss_sum = 0.0
         callback_list.on_epoch_begin(epoch)
         for index in range(progress.batch, count):
@@ -234,8 +237,7 @@ def train_epochs(
             if index == 0:
                 progress.learning_rate = current_learning_rate(model)
             rows = slice(index * size, (index + 1) * size)
-            out = model.train_on_batch(x[rows], y[rows], return_dict=True)
-            loss = float(out["loss"])
+            loss = steps.train(x[rows], y[rows])
             progress.loss_sum += loss
             progress.batch, step = index + 1, step + 1
             callback_list.on_train_batch_end(
@@ -244,35 +246,41 @@ def train_epochs(
             now = time.perf_counter()
             progress.seconds = seconds + now - start
             batch_history.count(progress, loss, now - began)
+            # Decisions on this worker's clock, taken by every worker at once.
+            interrupted, model.stop_training, due = steps.agree(
+                stop is not None and stop.requested,
+                model.stop_training,
+                index + 1 < count and checkpointer.due(),
+            )
             epoch_end = index + 1 == count or model.stop_training
             batch_history.record(model, progress, step, epoch_end)
             if budget is not None:
                 progress.budget_spent = budget.spent_seconds()
-            if stop is not None and stop.requested:
-                checkpointer.save(model, progress)
-                raise TrainingInterrupted(stop.signal_name, progress)
+            if interrupted:
+                checkpointer.save(steps.snapshot(), progress)
+                name = stop.signal_name if stop and stop.requested else "SIGTERM"
+                raise TrainingInterrupted(name, progress)
             if model.stop_training:
                 break
-            if index + 1 < count and checkpointer.due():
-                checkpointer.save(model, progress)
+            if due:
+                checkpointer.save(steps.snapshot(), progress)
         if progress.batch < count:
-            reset_states(model)  # the streams are not at their validation tails
+            steps.reset_states()  # the streams are not at their validation tails
         callback_list.on_test_begin()
-        validation = model.evaluate(
-            x_val, y_val, batch_size=size, verbose=0, return_dict=True
-        )
-        callback_list.on_test_end(validation)
+        val_loss = steps.validate(x_val, y_val)
+        callback_list.on_test_end({"loss": val_loss})
         logs = {
             "loss": progress.loss_sum / max(progress.batch, 1),
-            "val_loss": float(validation["loss"]),
+            "val_loss": val_loss,
             "learning_rate": progress.learning_rate,
         }
         best = progress.best_val_loss
         callback_list.on_epoch_end(epoch, logs)
         progress.history.append(history_row(epoch, logs))
         progress.epoch, progress.batch, progress.loss_sum = epoch + 1, 0, 0.0
+        snapshot = steps.snapshot()
         if checkpointer.on_best is not None and logs["val_loss"] < best:
-            checkpointer.on_best(model)
-        checkpointer.save(model, progress)
+            checkpointer.on_best(snapshot)
+        checkpointer.save(snapshot, progress)
     callback_list.on_train_end()
     return progress

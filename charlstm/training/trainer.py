@@ -17,7 +17,13 @@ from charlstm.data.batches import StatefulBatches
 from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.infer.engine_weights import export_checkpoint
-from charlstm.model.build import build_model, load_model_file
+from charlstm.model.build import (
+    LAYER_KINDS,
+    build_model,
+    layer_kind,
+    load_model_file,
+    planned_layer_kind,
+)
 from charlstm.training.callbacks import (
     EpochStats,
     ProgressBar,
@@ -25,10 +31,16 @@ from charlstm.training.callbacks import (
     TimeBudget,
     global_step,
 )
-from charlstm.training.checkpoint import Checkpoints, Progress, corpus_fingerprint
+from charlstm.training.checkpoint import (
+    Checkpoints,
+    Progress,
+    copy_training_state,
+    corpus_fingerprint,
+)
 from charlstm.training.lock import RunLock
 from charlstm.training.loop import BatchHistory, Checkpointer, train_epochs
 from charlstm.training.loop import catch_signals as _signals
+from charlstm.training.replicas import KerasSteps, ReplicaSteps
 from charlstm.training.run_dir import (
     RunFiles,
     create_run,
@@ -38,6 +50,7 @@ from charlstm.training.run_dir import (
     rewind_batch_history,
 )
 from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
+from charlstm.training.strategy import is_chief, make_strategy
 from charlstm.training.tensorboard import TensorBoard
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
@@ -59,6 +72,8 @@ class TrainResult:
     stopped_on_budget: bool = False  # whether the time budget ended training
     budget_batches: int = 0  # batches trained under the time budget, if any
     untrained: str = ""  # why this call trained nothing ("" if it trained)
+    # What trained the model: its layers, and the replicas under tf.distribute.
+    devices: str = ""
     # A row every `history_every` batches, all sessions (`batch_history.csv`).
     batch_history: list[dict] = field(default_factory=list)
 
@@ -92,10 +107,15 @@ def train(
     allow_new_corpus: bool = False,
     catch_signals: bool = True,
     on_corpus=None,
+    on_start=None,
 ) -> TrainResult:
     """Trains a stateful character-level model on a corpus.
 
     States are reset at the start of every epoch; batches are never shuffled.
+    `config.training.distribute` trains on the replicas of a `tf.distribute`
+    strategy, each owning a share of the streams (`charlstm.training.replicas`);
+    under multi-worker training every worker calls `train` alike, and the chief
+    alone writes `run_dir` (a resumed run is read from it by every worker).
     With a `run_dir`, a checkpoint (weights, optimizer, RNN states, random
     states, the position in the corpus, the history) is committed atomically
     every `checkpoint_every` seconds and after every epoch, the best `model.keras`
@@ -130,6 +150,8 @@ def train(
         on_corpus: callable or None. Called with the corpus's `TextStats` once
             it is read and checked, before the model is built (the command line
             prints `stats.describe()`).
+        on_start: callable or None. Called with `TrainResult.devices`, what
+            will train the model, before the first batch.
 
     Example:
     >>> result = train(text=open("input.txt").read(), run_dir="runs/demo",
@@ -145,6 +167,19 @@ def train(
             f"Received: checkpoint_every={checkpoint_every!r}"
         )
     files = RunFiles(run_dir) if run_dir is not None else None
+    # Before anything else runs on TensorFlow: devices are configured at start-up.
+    strategy = make_strategy(_distribute(files, resume, config))
+    fit = (strategy, callbacks, verbose, checkpoint_every, on_start)
+    if not is_chief(strategy):  # another worker: reads the run, writes nothing
+        if resume:
+            open_run(files, resume, force)
+            run = _resumed(
+                files, corpus, text, config, allow_new_corpus, time_budget, on_corpus
+            )
+        else:
+            run = _new(corpus, text, config or RunConfig(), time_budget, on_corpus)
+        with _signals(catch_signals) as stop:
+            return _fit(run, None, stop, *fit)
     if resume:
         open_run(files, resume, force)
         with RunLock(files.root, create=False):
@@ -153,7 +188,7 @@ def train(
                 files, corpus, text, config, allow_new_corpus, time_budget, on_corpus
             )
             with _signals(catch_signals) as stop:
-                return _fit(run, files, callbacks, verbose, checkpoint_every, stop)
+                return _fit(run, files, stop, *fit)
     open_run(files, resume, force)  # refused before the corpus is read
     run = _new(corpus, text, config or RunConfig(), time_budget, on_corpus)
     with RunLock(files.root) if files else contextlib.nullcontext():
@@ -161,7 +196,16 @@ def train(
             open_run(files, resume, force)  # again, now that no one else can write
             create_run(files, run.write)
         with _signals(catch_signals) as stop:
-            return _fit(run, files, callbacks, verbose, checkpoint_every, stop)
+            return _fit(run, files, stop, *fit)
+
+
+def _distribute(files, resume: bool, config: RunConfig | None) -> str:
+    """The run's `distribute` setting: the given config's, else a resumed run's."""
+    if config is not None:
+        return config.training.distribute
+    if resume and files is not None and files.config.is_file():
+        return RunConfig.load(files.config).training.distribute
+    return "none"
 
 
 @dataclass
@@ -237,6 +281,7 @@ def _resumed(
     model = load_model_file(model_path, compile=True)
     if manifest is not None:
         checkpoints.restore(model, manifest)
+    model = _on_this_machine(model, config, loaded)
     if time_budget is not None:  # a new budget, counted afresh
         progress.budget_seconds, progress.budget_spent = time_budget, 0.0
     elif new_epochs:  # a new number of epochs replaces the old budget
@@ -245,6 +290,22 @@ def _resumed(
     if progress.budget_seconds is not None:
         budget = TimeBudget(progress.budget_seconds, spent=progress.budget_spent)
     return _Run(config, loaded, model, progress, fingerprint, budget)
+
+
+def _on_this_machine(model, config: RunConfig, corpus: Corpus):
+    """The resumed model with the layers this machine trains on (`fast_path`):
+    a run trained on a GPU with Keras's cuDNN layers continues on a CPU with
+    the fused stack, and vice versa, with the same weights, optimizer state and
+    RNN states."""
+    if layer_kind(model) == planned_layer_kind(config.model):
+        return model
+    data = config.data
+    rebuilt = build_model(
+        config.model, data.batch_size, data.sequence_length, for_training=True
+    )
+    compile_model(rebuilt, config.model, len(_batches(config, corpus).train))
+    copy_training_state(model, rebuilt)
+    return rebuilt
 
 
 def _check_corpus(files, saved: dict, found: dict, allow_new_corpus: bool) -> None:
@@ -265,10 +326,29 @@ def _batches(config: RunConfig, corpus: Corpus) -> StatefulBatches:
     )
 
 
-def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainResult:
+def _fit(
+    run: _Run, files, stop, strategy, callbacks, verbose, checkpoint_every, on_start
+) -> TrainResult:
     config, corpus, model, progress = run.config, run.corpus, run.model, run.progress
     data, training = config.data, config.training
     batches = _batches(config, corpus)
+    if strategy is None:
+        steps = KerasSteps(model, data.batch_size)
+    else:
+        steps = ReplicaSteps(
+            strategy,
+            model,
+            config.model,
+            data.batch_size,
+            data.sequence_length,
+            lambda m: compile_model(m, config.model, len(batches.train)),
+        )
+    devices = LAYER_KINDS[layer_kind(steps.model)]
+    if strategy is not None:
+        devices += f", {steps.replicas} replica(s) ({training.distribute})"
+    progress.devices = devices
+    if on_start is not None:
+        on_start(devices)
     chars_per_batch = data.batch_size * data.sequence_length
     for callback in callbacks or []:
         if isinstance(callback, SampleText):
@@ -319,7 +399,7 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
         )
     if not untrained:
         train_epochs(
-            model,
+            steps,
             batches,
             progress,
             training.epochs,
@@ -329,6 +409,7 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
             budget,
             batch_history,
         )
+        model = steps.snapshot()
     return TrainResult(
         model=model,
         vocabulary=corpus.vocabulary,
@@ -340,6 +421,7 @@ def _fit(run: _Run, files, callbacks, verbose, checkpoint_every, stop) -> TrainR
         budget_batches=budget.batches if budget else 0,
         untrained=untrained,
         batch_history=batch_history.rows,
+        devices=devices,
     )
 
 

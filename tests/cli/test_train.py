@@ -1,6 +1,9 @@
-"""`charlstm train --tensorboard DIR` and `--history-every N`."""
+"""`charlstm train --tensorboard DIR`, `--history-every N` and `--distribute`."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -47,3 +50,34 @@ def test_history_every_is_an_lstm_option(tmp_path, corpus, capsys):
     assert main(["train", str(corpus), "--out", str(out), "--history-every", "-1"]) == 2
     assert "`history_every` must be an integer >= 0" in error_line(capsys)
     assert not out.exists()
+
+
+def test_distribute_mirrored_trains_on_replicas_and_says_so(tmp_path, corpus):
+    """In a new process: the CPU is split into 2 devices before TensorFlow starts."""
+    run = tmp_path / "run"
+    args = ["train", str(corpus), "--out", str(run), *TINY]
+    env = {**os.environ, "CHARLSTM_CPU_DEVICES": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "charlstm", *args, "--distribute", "mirrored"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "charlstm: training on: fused LSTM stack" in done.stderr
+    assert "2 replica(s) (mirrored)" in done.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert config["training"]["distribute"] == "mirrored"
+    assert json.loads((run / "checkpoint.json").read_text())["progress"]["devices"]
+
+
+def test_distribute_mistakes_are_usage_errors(tmp_path, corpus, capsys, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    out = tmp_path / "run"
+    args = ["train", str(corpus), "--out", str(out), *TINY]
+    assert main([*args, "--distribute", "multi-worker"]) == 2
+    assert "TF_CONFIG" in error_line(capsys)
+    assert not out.exists()
+    assert main([*args, "--backend", "gpt2", "--distribute", "mirrored"]) == 2
+    assert "--distribute is an LSTM option" in error_line(capsys)

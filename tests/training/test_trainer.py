@@ -223,3 +223,49 @@ def test_invalid_time_budget_with_force_keeps_the_existing_run(tmp_path, text):
             text=text, run_dir=run, config=tiny_config(), force=True, time_budget=0
         )
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_run_trained_on_a_gpu_resumes_and_generates_on_a_cpu(tmp_path, monkeypatch):
+    """`fast_path="auto"` trains with Keras's layers where a GPU is visible (cuDNN)
+    and the fused stack on a CPU: a GPU run continues on a CPU with the same
+    weights, optimizer and states, ending where a run on Keras's layers ends."""
+    import json
+
+    from charlstm.model import build
+
+    text = make_text(2000)
+    whole = charlstm.train(text=text, config=tiny_config(epochs=2, fast_path="off"))
+    run = tmp_path / "run"
+
+    class CrashInSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:  # after the first epoch's checkpoint
+                self.seen = build.layer_kind(self.model)
+                raise RuntimeError("crashed")
+
+    monkeypatch.setattr(build, "gpu_visible", lambda: True)  # as on a GPU machine
+    crash = CrashInSecondEpoch()
+    with pytest.raises(RuntimeError, match="crashed"):
+        charlstm.train(
+            text=text, run_dir=run, config=tiny_config(epochs=2), callbacks=[crash]
+        )
+    assert crash.seen == "keras"
+    recorded = json.loads((run / "checkpoint.json").read_text())["progress"]
+    assert recorded["epoch"] == 1
+    assert recorded["devices"].startswith("Keras's own layers")
+    monkeypatch.setattr(build, "gpu_visible", lambda: False)  # now on a CPU
+    cpu = charlstm.train(
+        text=text, run_dir=run, config=tiny_config(epochs=2), resume=True
+    )
+    assert cpu.devices.startswith("fused LSTM stack")
+    assert build.layer_kind(cpu.model) == "stack"
+    for ours, theirs in zip(
+        cpu.model.get_weights(), whole.model.get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert [r["epoch"] for r in cpu.history] == [1, 2]
+    assert cpu.history[1]["val_loss"] == pytest.approx(
+        whole.history[1]["val_loss"], abs=1e-5
+    )
+    generated = charlstm.load(run).generate("abc ", 20, random_seed=0)
+    assert generated.startswith("abc ") and len(generated) == 24
