@@ -42,6 +42,8 @@ from charlstm.training.schedule import compile_model
 
 VOCABULARY = 100  # about the stdlib corpus's
 MODELS = {
+    # The defaults (docs/defaults.md).
+    "default": lambda: charlstm.make_config(vocabulary_size=VOCABULARY),
     # 2 x LSTM(128), embedding 64, batch 64, sequence 50, RMSprop (the default
     # until the ten-minute defaults search).
     "2x128": lambda: charlstm.make_config(
@@ -80,7 +82,7 @@ def log(message):
 
 def build(config, variant):
     fast = variant.startswith("fast")
-    model_config = dataclasses.replace(config.model, fast_path=fast)
+    model_config = dataclasses.replace(config.model, fast_path="on" if fast else "off")
     keras.utils.set_random_seed(0)
     # Layers take the global dtype policy when they are built.
     keras.config.set_dtype_policy("mixed_bfloat16" if "bf16" in variant else "float32")
