@@ -1,236 +1,395 @@
-"""Held-out Python after equal wall-clock training: charlstm vs plain Keras vs GPT-2.
+"""Quality, measured so that it cannot flatter: charlstm against the GPT-2 backend.
 
-The corpus is the running interpreter's standard library (every top-level `.py`
-file, sorted by name). The last 10% of the files are held out; the contenders
-train on the rest, each for `--budget` seconds (`time_budget`, compilation and
-the per-epoch validation of the training tails included), then score the
-held-out text:
+The protocol:
 
-- `charlstm`: charlstm's default `RunConfig`.
-- `plain_keras`: the plain Keras recipe of the ten-minute defaults search,
-  through charlstm: stateful 2 x LSTM(256), one-hot input, RMSprop 2e-3,
-  clipnorm 5, constant learning rate, Keras's own LSTM layers
-  (`fast_path=False`); the default data layout.
-- `gpt2`: a GPT-2 through `charlstm.backends.gpt2.backend` with its default
-  `GPT2Config` (nanoGPT's CPU recipe: 4 layers, 4 heads, 128 wide, windows of
-  64 tokens, a 1,024-token byte-level BPE), on the same stream split.
+1. Corpora, all built offline:
+   - `stdlib`: the running interpreter's standard library (top-level `.py`);
+   - `package:NAME`: an installed package's Python source (default `nltk`, a
+     dependency of charlstm that the project never tuned on);
+   - `french`: the French manual pages of Debian's `manpages-fr` package,
+     rendered to text with `man` (prose in another language).
+2. Splits: every file (a module, a manual page) goes to `train` (80%), `tune`
+   (10%) or `test` (10%) by the SHA-256 of its path inside the corpus: stable,
+   independent of file order, and the same for every contender.
+3. `tune`: each contender's candidate configurations (`CANDIDATES`; every
+   contender has as many) train `--budget` seconds on `train` with seed 0 and
+   are scored on `tune`. Settings are chosen on this split only.
+4. `test`: each contender's best candidate on `tune` trains with seeds 0 and 1
+   and is scored once on `test`; `report` gives the mean and both values.
+   charlstm's runs are also scored with dynamic evaluation where available.
 
-The LSTMs are scored with `charlstm.evaluate` (one stateful pass over the
-held-out text, read as `--eval-streams` parallel streams), GPT-2 with
-`evaluate_gpt2` (sliding windows); both give nats per held-out character.
-Samples: 200 characters after "def " at temperature 0.8.
+Every finished training appends one JSON line to `--results`; a rerun skips
+the lines already there, so the protocol can be run over several sessions and
+interrupted at any point. Run it alone on the machine:
 
-Run by hand, alone on the machine (about 3 x 11 minutes):
+    python benchmarks/quality.py tune --corpus package:nltk --results runs/quality.jsonl
+    python benchmarks/quality.py test --corpus package:nltk --results runs/quality.jsonl
+    python benchmarks/quality.py report --results runs/quality.jsonl > quality.md
 
-    python benchmarks/quality.py --budget 600 > quality.md
-
-A quick check: `python benchmarks/quality.py --budget 20 --eval-chars 20000`.
+A quick check of the machinery (seconds, tiny slices):
+`python benchmarks/quality.py tune --corpus stdlib --budget 5 --limit 200000
+--results /tmp/q.jsonl --candidates 1`.
 """
 
 import argparse
+import dataclasses
+import hashlib
+import importlib.util
 import json
 import math
 import os
+import shutil
+import statistics
+import subprocess
 import sys
+import sysconfig
+import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import charlstm  # noqa: E402
 from charlstm.data.cleaning import clean_text  # noqa: E402
-from charlstm.data.corpus import default_corpus_paths  # noqa: E402
 
-HELD_OUT_FILES = 0.10  # share of the (sorted) files held out
-SEED, TEMPERATURE, SAMPLE_CHARS = "def ", 0.8, 200
-CONTENDERS = ("charlstm", "plain_keras", "gpt2")
-PLAIN_KERAS = dict(
-    num_layers=2,
-    units=256,
-    input_encoding="one_hot",
-    optimizer="rmsprop",
-    learning_rate=0.002,
-    clipnorm=5.0,
-    lr_schedule="exponential",
-    lr_decay=1.0,
-    dropout=0.0,
-    fast_path=False,
-)
+SPLITS = {"train": 0.8, "tune": 0.1, "test": 0.1}
+SEEDS = (0, 1)
+SEED_TEXT = {"code": "def ", "prose": "Le "}
+TEMPERATURE, SAMPLE_CHARS = 0.8, 300
+DEFAULT_PACKAGE = "nltk"
+
+# Candidate configurations per contender, tried on the tuning split: the same
+# number for each. charlstm's are `make_config` fields, GPT-2's `GPT2Config`
+# fields; a `learning_rate` is a factor of the contender's default rate.
+CANDIDATES = {
+    "charlstm": {
+        "default": {},
+        "lr-x0.5": {"learning_rate": 0.5},  # factors of the default rate
+        "lr-x2": {"learning_rate": 2.0},
+        "2x512": {"units": 512},
+    },
+    "gpt2": {
+        "default": {},
+        "lr-x0.5": {"learning_rate": 0.5},
+        "lr-x2": {"learning_rate": 2.0},
+        "6x192": {"num_layers": 6, "hidden_dim": 192, "num_heads": 6},
+    },
+}
+CONTENDERS = tuple(CANDIDATES)
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def split_corpus():
-    """(train text, held-out text, train files, held-out files)."""
-    paths = sorted(default_corpus_paths(max_characters=10**12))
-    cut = len(paths) - max(1, round(len(paths) * HELD_OUT_FILES))
-    texts = [clean_text(p.read_text(encoding="utf-8", errors="replace")) for p in paths]
-    return "".join(texts[:cut]), "".join(texts[cut:]), paths[:cut], paths[cut:]
+# Corpora and splits.
 
 
-def train_rate(history):
-    """Mean train chars/s, each epoch weighted by its length in seconds."""
-    seconds = sum(r["seconds"] for r in history)
-    return sum(r["chars_per_second"] * r["seconds"] for r in history) / seconds
+@dataclasses.dataclass
+class Corpus:
+    name: str
+    kind: str  # "code" or "prose"
+    files: dict  # relative path -> cleaned text
+
+    def split(self, part: str, limit: int | None = None) -> str:
+        """The concatenated text of the files of one split, in path order."""
+        text = "".join(t for p, t in sorted(self.files.items()) if split_of(p) == part)
+        return text[:limit] if limit else text
 
 
-def parse_settings(pairs, parser, flag):
-    """`KEY=VALUE` strings -> dict, values read as JSON when they parse."""
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            parser.error(f"{flag}: expected KEY=VALUE, got {pair!r}")
-        try:
-            settings[key] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key] = value
-    return settings
+def split_of(path: str) -> str:
+    """train, tune or test, by the SHA-256 of the file's path in its corpus."""
+    digest = hashlib.sha256(path.encode("utf-8")).digest()
+    x = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
+    edge = 0.0
+    for part, share in SPLITS.items():
+        edge += share
+        if x < edge:
+            return part
+    return "test"
 
 
-def run_lstm(name, overrides, train_text, held_out, args):
-    config = charlstm.make_config(epochs=10**6, random_seed=0, **overrides)
-    log(f"{name}: training {args.budget:g} s ...")
+def load_corpus(spec: str) -> Corpus:
+    if spec == "stdlib":
+        root = Path(sysconfig.get_paths()["stdlib"])
+        return _python_files("stdlib", root, sorted(root.glob("*.py")))
+    if spec.startswith("package:") or spec == "package":
+        name = spec.partition(":")[2] or DEFAULT_PACKAGE
+        found = importlib.util.find_spec(name)
+        if found is None or not found.submodule_search_locations:
+            sys.exit(f"quality.py: --corpus {spec}: no installed package {name!r}")
+        root = Path(next(iter(found.submodule_search_locations)))
+        return _python_files(f"package:{name}", root, sorted(root.rglob("*.py")))
+    if spec == "french":
+        return _french_manual_pages()
+    sys.exit(f"quality.py: --corpus {spec!r}: choose stdlib, package:NAME or french")
+
+
+def _python_files(name, root, paths) -> Corpus:
+    files = {}
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text.strip():
+            files[str(path.relative_to(root))] = clean_text(text)
+    return Corpus(name, "code", files)
+
+
+def _french_manual_pages(root=Path("/usr/share/man/fr")) -> Corpus:
+    if not root.is_dir() or not shutil.which("man"):
+        sys.exit(
+            "quality.py: --corpus french needs Debian's French manual pages and "
+            "man: apt-get install manpages-fr man-db"
+        )
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "MANWIDTH": "80"}
+    files = {}
+    for page in sorted(root.glob("man*/*.gz")):
+        shown = subprocess.run(
+            ["man", "-l", str(page)], capture_output=True, env=env, check=False
+        ).stdout
+        plain = subprocess.run(
+            ["col", "-bx"], input=shown, capture_output=True, check=False
+        ).stdout.decode("utf-8", errors="replace")
+        if plain.strip():
+            files[str(page.relative_to(root))] = clean_text(plain)
+    return Corpus("french", "prose", files)
+
+
+# Training and scoring.
+
+
+def lstm_config(settings: dict, seed: int):
+    settings = dict(settings)
+    if "learning_rate" in settings:  # a factor of the default rate
+        settings["learning_rate"] *= charlstm.make_config().model.learning_rate
+    return charlstm.make_config(epochs=10**6, random_seed=seed, **settings)
+
+
+def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
+    config = lstm_config(settings, seed)
+    start = time.perf_counter()
     result = charlstm.train(text=train_text, config=config, time_budget=args.budget)
+    trained = time.perf_counter() - start
     generator = result.generator()
-    log(f"{name}: scoring {len(held_out):,} held-out characters ...")
-    scores = charlstm.evaluate(generator, text=held_out, num_streams=args.eval_streams)
-    sample = generator.generate(
-        SEED, SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
-    )
-    return dict(
+    static = charlstm.evaluate(generator, text=scored)
+    row = dict(
         params=result.model.count_params(),
-        loss=scores["loss"],
-        rate=train_rate(result.history),
+        loss=static["loss"],
+        characters=static["characters"],
+        train_seconds=trained,
         epochs=len(result.history),
-        sample=sample,
     )
+    dynamic = _dynamic(generator, scored, args)
+    if dynamic is not None:
+        row["dynamic_loss"] = dynamic
+    row["sample"] = generator.generate(
+        SEED_TEXT[kind], SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
+    )
+    return row
 
 
-def run_gpt2(train_text, held_out, args):
+def _dynamic(generator, text, args):
+    """Nats/char with dynamic evaluation, where charlstm has it (None otherwise)."""
+    if not args.dynamic:
+        return None
+    try:
+        from charlstm.eval.dynamic import evaluate_dynamic
+    except ImportError:
+        return None
+    scores = evaluate_dynamic(generator, text)
+    return scores["dynamic"]["loss"] if "dynamic" in scores else scores["loss"]
+
+
+def run_gpt2(settings, seed, train_text, scored, args, kind) -> dict:
     from charlstm.backends.gpt2.backend import GPT2Config, evaluate_gpt2, train_gpt2
+    from charlstm.backends.gpt2.training import LEARNING_RATE
 
-    data = charlstm.make_config().data  # the LSTMs' stream split
-    training = charlstm.TrainingConfig(epochs=10**6, random_seed=0)
-    log(f"gpt2: training {args.budget:g} s ...")
+    settings = dict(settings)
+    if "learning_rate" in settings:  # a factor of the default rate
+        settings["learning_rate"] *= LEARNING_RATE
+    start = time.perf_counter()
     result = train_gpt2(
         text=train_text,
-        config=GPT2Config(**args.gpt2_settings),
-        data=data,
-        training=training,
+        config=GPT2Config(**settings),
+        data=charlstm.make_config().data,  # the LSTM's stream split
+        training=charlstm.TrainingConfig(epochs=10**6, random_seed=seed),
         time_budget=args.budget,
     )
+    trained = time.perf_counter() - start
     generator = result.generator()
-    log(f"gpt2: scoring {len(held_out):,} held-out characters ...")
-    scores = evaluate_gpt2(generator, held_out)
-    sample = generator.generate(
-        SEED, SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
-    )
+    scores = evaluate_gpt2(generator, scored)
     return dict(
         params=result.model.count_params(),
         loss=scores["loss"],
-        rate=train_rate(result.history),
+        characters=scores["characters"],
+        train_seconds=trained,
         epochs=len(result.history),
-        sample=sample,
+        sample=generator.generate(
+            SEED_TEXT[kind], SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
+        ),
     )
 
 
-def describe(name, args):
-    if name == "charlstm":
-        c = charlstm.make_config(**args.settings)
-        m, d = c.model, c.data
-        changed = ", ".join(f"{k}={v}" for k, v in args.settings.items())
-        return (
-            f"charlstm {'with ' + changed if changed else 'default'}: "
-            f"{m.num_layers} x {m.cell.upper()}({m.units}), {m.input_encoding}, "
-            f"{m.optimizer} {m.learning_rate:g} {m.lr_schedule}, "
-            f"seq {d.sequence_length}, batch {d.batch_size}"
-        )
-    if name == "plain_keras":
-        return "plain Keras: 2 x LSTM(256), one-hot, RMSprop 2e-3, clip 5, constant lr"
-    from charlstm.backends.gpt2.backend import GPT2Config
+RUNNERS = {"charlstm": run_charlstm, "gpt2": run_gpt2}
 
-    g = GPT2Config(**args.gpt2_settings)
+
+# The results file.
+
+
+def read_results(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def append_result(path: Path, row: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:  # one line: a partial run loses one
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def key(row) -> tuple:
     return (
-        f"GPT-2: {g.num_layers} x {g.hidden_dim}, {g.num_heads} heads, "
-        f"BPE {g.vocabulary_size:,}, window {g.sequence_length}"
+        row["phase"],
+        row["corpus"],
+        row["contender"],
+        row["candidate"],
+        row["seed"],
+    )
+
+
+def best_candidates(results, corpus: str) -> dict:
+    """Each contender's candidate with the lowest tuning loss on `corpus`."""
+    best = {}
+    for row in results:
+        if row["phase"] == "tune" and row["corpus"] == corpus:
+            name = row["contender"]
+            if name not in best or row["loss"] < best[name]["loss"]:
+                best[name] = row
+    return {name: row["candidate"] for name, row in best.items()}
+
+
+def jobs(phase, corpus, contenders, results, count) -> list[tuple]:
+    if phase == "tune":
+        return [
+            (c, candidate, 0)
+            for c in contenders
+            for candidate in list(CANDIDATES[c])[:count]
+        ]
+    chosen = best_candidates(results, corpus)
+    missing = [c for c in contenders if c not in chosen]
+    if missing:
+        sys.exit(
+            f"quality.py: no tuning results for {', '.join(missing)} on {corpus}: "
+            "run the tune phase first"
+        )
+    return [(c, chosen[c], seed) for c in contenders for seed in SEEDS]
+
+
+# The report.
+
+
+def report(results) -> str:
+    lines = []
+    for corpus in sorted({r["corpus"] for r in results}):
+        rows = [r for r in results if r["corpus"] == corpus]
+        lines += [f"## {corpus}", "", "Tuning split (seed 0), nats/char:", ""]
+        lines += ["| contender | candidate | params | nats/char | epochs |"]
+        lines += ["|---|---|---|---|---|"]
+        for r in sorted((r for r in rows if r["phase"] == "tune"), key=_order):
+            lines.append(
+                f"| {r['contender']} | {r['candidate']} | {r['params']:,} "
+                f"| {r['loss']:.3f} | {r['epochs']} |"
+            )
+        tests = [r for r in rows if r["phase"] == "test"]
+        if tests:
+            lines += ["", "Test split, scored once (seeds 0 and 1), nats/char:", ""]
+            lines += ["| contender | candidate | mean | seeds | dynamic mean |"]
+            lines += ["|---|---|---|---|---|"]
+            for name in CONTENDERS:
+                mine = [r for r in tests if r["contender"] == name]
+                if mine:
+                    lines.append(_test_line(name, mine))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _order(row):
+    return (CONTENDERS.index(row["contender"]), row["loss"])
+
+
+def _test_line(name, rows) -> str:
+    losses = [r["loss"] for r in rows]
+    seeds = ", ".join(f"{r['loss']:.3f}" for r in sorted(rows, key=lambda r: r["seed"]))
+    dynamic = [r["dynamic_loss"] for r in rows if "dynamic_loss" in r]
+    dyn = f"{statistics.mean(dynamic):.3f}" if dynamic else "-"
+    return (
+        f"| {name} | {rows[0]['candidate']} | {statistics.mean(losses):.3f} "
+        f"| {seeds} | {dyn} |"
     )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add = parser.add_argument
-    add("--budget", type=float, default=600, help="training seconds per contender")
-    add(
-        "--contenders",
-        default=",".join(CONTENDERS),
-        help=f"comma-separated subset of {','.join(CONTENDERS)}",
+    parser.add_argument("phase", choices=("tune", "test", "report"))
+    parser.add_argument(
+        "--corpus", default="stdlib", help="stdlib, package:NAME, french"
     )
-    add("--eval-chars", type=int, help="score only the first N held-out characters")
-    add("--eval-streams", type=int, help="parallel streams for charlstm.evaluate")
-    add(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field of the charlstm contender's config (repeatable), "
-        "e.g. --set units=256 --set optimizer=adam",
+    parser.add_argument("--results", type=Path, required=True, help="JSON-lines file")
+    parser.add_argument("--budget", type=float, default=600, help="training seconds")
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help="comma-separated"
     )
-    add(
-        "--gpt2-set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a GPT2Config field (repeatable), e.g. --gpt2-set hidden_dim=64",
+    parser.add_argument(
+        "--candidates", type=int, help="try only the first N candidates of each"
+    )
+    parser.add_argument(
+        "--limit", type=int, help="use only the first N characters of each split"
+    )
+    parser.add_argument(
+        "--no-dynamic",
+        dest="dynamic",
+        action="store_false",
+        help="skip dynamic evaluation of charlstm's test runs",
     )
     args = parser.parse_args()
-    args.settings = parse_settings(args.set, parser, "--set")
-    args.gpt2_settings = parse_settings(args.gpt2_set, parser, "--gpt2-set")
+    results = read_results(args.results)
+    if args.phase == "report":
+        print(report(results))
+        return 0
     names = [n for n in args.contenders.split(",") if n]
-    unknown = sorted(set(names) - set(CONTENDERS))
-    if unknown or not names:
+    if not names or set(names) - set(CONTENDERS):
         parser.error(f"--contenders: choose from {','.join(CONTENDERS)}")
     if not args.budget > 0:
         parser.error("--budget must be a positive number of seconds")
-
-    train_text, held_out, train_files, held_files = split_corpus()
-    held_out = held_out[: args.eval_chars]
+    corpus = load_corpus(args.corpus)
+    train_text = corpus.split("train", args.limit)
+    scored = corpus.split(args.phase, args.limit)
+    counts = {part: sum(split_of(p) == part for p in corpus.files) for part in SPLITS}
     log(
-        f"train: {len(train_files)} files, {len(train_text):,} chars; held out: "
-        f"{len(held_files)} files ({held_files[0].name} .. {held_files[-1].name}), "
-        f"{len(held_out):,} chars scored"
+        f"{corpus.name}: {counts} files; train {len(train_text):,} chars, "
+        f"{args.phase} {len(scored):,} chars"
     )
-    rows = {}
-    for name in names:
-        if name == "gpt2":
-            rows[name] = run_gpt2(train_text, held_out, args)
-        else:
-            overrides = PLAIN_KERAS if name == "plain_keras" else args.settings
-            rows[name] = run_lstm(name, overrides, train_text, held_out, args)
-
-    print(
-        "| contender | params | val nats/char | val bits/char | train chars/s "
-        "| epochs |"
-    )
-    print("|---|---|---|---|---|---|")
-    for name, r in rows.items():
-        print(
-            f"| {describe(name, args)} | {r['params']:,} | {r['loss']:.3f} "
-            f"| {r['loss'] / math.log(2):.3f} | {r['rate']:,.0f} | {r['epochs']} |"
+    done = {key(r) for r in results}
+    count = args.candidates or min(len(CANDIDATES[c]) for c in names)
+    args.dynamic = args.dynamic and args.phase == "test"
+    for contender, candidate, seed in jobs(
+        args.phase, corpus.name, names, results, count
+    ):
+        row = dict(phase=args.phase, corpus=corpus.name, contender=contender)
+        row.update(candidate=candidate, seed=seed)
+        if key(row) in done:
+            log(f"have {key(row)}")
+            continue
+        log(f"{key(row)}: training {args.budget:g} s ...")
+        settings = CANDIDATES[contender][candidate]
+        row.update(
+            RUNNERS[contender](settings, seed, train_text, scored, args, corpus.kind)
         )
-    print(
-        f"\n{args.budget:g} s of training each on {len(train_files)} standard-library "
-        f"files ({len(train_text):,} chars); scored on {len(held_out):,} chars of "
-        f"the last {len(held_files)} files. Train chars/s: characters (for GPT-2, "
-        "characters spelled by its tokens) per second over the epochs. An epoch "
-        "cut by the budget counts as one."
-    )
-    for name, r in rows.items():
-        print(
-            f"\nSample, {describe(name, args)} ({TEMPERATURE} temperature, "
-            f'after "{SEED}"):\n'
-        )
-        print("```python\n" + r["sample"] + "\n```")
+        row.update(budget=args.budget, limit=args.limit, date=time.strftime("%F"))
+        append_result(args.results, row)
+        bits = row["loss"] / math.log(2)
+        log(f"{key(row)}: {row['loss']:.4f} nats/char ({bits:.4f} bits)")
     return 0
 
 
