@@ -39,6 +39,8 @@ _EXPORTS = {
     "load": "charlstm.infer.load",
     "NumpyEngine": "charlstm.infer.numpy_engine",
     "evaluate": "charlstm.eval.heldout",
+    "evaluate_dynamic": "charlstm.eval.dynamic",
+    "DynamicConfig": "charlstm.eval.dynamic",
     "extract_functions": "charlstm.eval.functions",
     "run_codegen": "charlstm.eval.codegen",
     "NoveltyIndex": "charlstm.eval.novelty",

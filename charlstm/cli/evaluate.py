@@ -4,18 +4,27 @@ The run's backend scores the text (`charlstm.backends`): an LSTM run statefully,
 stream by stream, on the numpy engine when it supports the model (no
 TensorFlow); a GPT-2 run in sliding windows. Both score every character of the
 text, read and cleaned as the run's corpus was, so the figures compare.
+
+With `--dynamic`, an LSTM run is scored in one stream twice: with its trained
+weights ("static") and with dynamic evaluation ("dynamic", `charlstm.eval.dynamic`),
+whose flags come from `DynamicConfig`'s fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
+from pathlib import Path
 
 from charlstm.cli.common import (
+    UsageError,
     add_json_option,
     add_run_arguments,
     load_generator,
     note,
 )
+from charlstm.utils.checks import InputError
 
 KEYS = (
     "loss",
@@ -25,9 +34,13 @@ KEYS = (
     "unknown_characters",
     "bits_per_char_known",
 )
+PROGRESS_MIN = 20_000  # characters from which --dynamic shows a progress bar
 
 
 def add_parser(commands):
+    from charlstm.cli.options import add_dataclass_options
+    from charlstm.eval.dynamic import DynamicConfig
+
     e = commands.add_parser(
         "evaluate",
         help="loss and bits per character on held-out text (JSON)",
@@ -35,7 +48,11 @@ def add_parser(commands):
         '{"loss", "bits_per_char", "perplexity", "characters", '
         '"unknown_characters", "bits_per_char_known"} as JSON: every character '
         "is scored, those outside the vocabulary as its unknown id (counted in "
-        "unknown_characters; bits_per_char_known leaves them out).",
+        "unknown_characters; bits_per_char_known leaves them out). With "
+        '--dynamic: {"static": {...}, "dynamic": {...}, "settings": {...}}, the '
+        "text read in one stream with the trained weights and with dynamic "
+        "evaluation (Krause et al. 2018: after scoring each segment, the weights "
+        "take a gradient step on it).",
     )
     add_run_arguments(e)
     e.add_argument("corpus", nargs="+", metavar="CORPUS", help="files or directories")
@@ -43,6 +60,20 @@ def add_parser(commands):
         "--pattern", default="*", help="file-name glob inside directories (default: *)"
     )
     add_json_option(e, "the scores (they are always JSON)")
+    d = e.add_argument_group("dynamic evaluation (LSTM runs)")
+    d.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="also score with dynamic evaluation, and print both figures",
+    )
+    add_dataclass_options(d, DynamicConfig)
+    d.add_argument(
+        "--statistics-corpus",
+        nargs="+",
+        metavar="PATH",
+        help="training text for the rms variant's gradient statistics (default: "
+        "the run's own corpus)",
+    )
     return e
 
 
@@ -52,14 +83,96 @@ def run(args) -> int:
     from charlstm.training.run_dir import RunFiles
 
     backend = run_backend(args.run_dir)
+    config = _dynamic_config(args, backend)
     generator = load_generator(args)
     data = run_config_class(backend).load(RunFiles(args.run_dir).config).data
     text = read_text(args.corpus, data, pattern=args.pattern)
+    if config is not None:
+        return _run_dynamic(args, generator, data, text, config)
     scores = get_backend(backend).evaluate_text(generator, text)
+    _note_dropped(scores)
+    print(json.dumps({k: scores[k] for k in KEYS}))
+    return 0
+
+
+def _note_dropped(scores: dict) -> None:
     if scores.get("unknown_dropped"):
         note(
             f"{scores['unknown_dropped']:,} characters outside the vocabulary were "
             "dropped (the run's vocabulary predates unknown ids)"
         )
-    print(json.dumps({k: scores[k] for k in KEYS}))
+
+
+def _dynamic_config(args, backend: str):
+    """The `DynamicConfig` of the flags with --dynamic (None without it)."""
+    from charlstm.cli.options import dataclass_values, flag
+    from charlstm.eval.dynamic import DynamicConfig
+
+    given = dataclass_values(args, DynamicConfig)
+    if not args.dynamic:
+        named = [*given, *(["statistics_corpus"] if args.statistics_corpus else [])]
+        if named:
+            raise UsageError(f"{flag(named[0])} goes with --dynamic")
+        return None
+    if backend != "lstm":
+        raise UsageError(f"--dynamic supports LSTM runs; Received: backend={backend!r}")
+    try:
+        return DynamicConfig(**given)
+    except InputError as error:
+        named = [n for n in given if f"`{n}`" in str(error)]
+        raise UsageError(f"{flag(named[0]) + ': ' if named else ''}{error}") from None
+
+
+def _statistics_text(args, data, config) -> tuple[str | None, str | None]:
+    """The training text of the rms variant's statistics, and where it came from:
+    --statistics-corpus, else the run's own corpus (None for sgd)."""
+    from charlstm.data.corpus import default_corpus_paths, read_text
+
+    if config.variant != "rms":
+        return None, None
+    if args.statistics_corpus:
+        return read_text(args.statistics_corpus, data), " ".join(args.statistics_corpus)
+    sources = data.sources or [str(p) for p in default_corpus_paths()]
+    missing = [s for s in sources if not Path(s).exists()]
+    if missing:
+        raise UsageError(
+            f"the run's corpus {missing[0]!r} is not found: give --statistics-corpus "
+            "(training text for the gradient statistics), or --variant sgd"
+        )
+    where = " ".join(data.sources) if data.sources else "the default corpus"
+    return read_text(sources, data), where
+
+
+def _run_dynamic(args, generator, data, text: str, config) -> int:
+    from charlstm.eval.dynamic import evaluate_dynamic
+
+    statistics, where = _statistics_text(args, data, config)
+    bar = progress = None
+    if len(text) >= PROGRESS_MIN:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(text), unit="char", desc="dynamic", file=sys.stderr)
+
+        def progress(done, total):  # ids scored: characters, or tokens
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        figures = evaluate_dynamic(
+            generator, text, config, statistics_text=statistics, progress=progress
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    _note_dropped(figures["static"])
+    print(
+        json.dumps(
+            {
+                "static": {k: figures["static"][k] for k in KEYS},
+                "dynamic": {k: figures["dynamic"][k] for k in KEYS},
+                "settings": dataclasses.asdict(config),
+                "statistics_corpus": where,
+            }
+        )
+    )
     return 0
