@@ -16,7 +16,9 @@ The protocol:
    are scored on `tune`. Settings are chosen on this split only.
 4. `test`: each contender's best candidate on `tune` trains with seeds 0 and 1
    and is scored once on `test`; `report` gives the mean and both values.
-   charlstm's runs are also scored with dynamic evaluation where available.
+   charlstm's runs are also scored with dynamic evaluation (Krause et al.
+   2018): its settings (`DYNAMIC_GRID`) are chosen on the first
+   `--dynamic-chars` characters of `tune` by the tuning run, then used on `test`.
 
 Every finished training appends one JSON line to `--results`; a rerun skips
 the lines already there, so the protocol can be run over several sessions and
@@ -75,6 +77,12 @@ CANDIDATES = {
     },
 }
 CONTENDERS = tuple(CANDIDATES)
+# Dynamic evaluation settings tried on the tuning split (DynamicConfig fields).
+DYNAMIC_GRID = {
+    f"lr{lr:g}-decay{decay:g}": {"learning_rate": lr, "decay": decay}
+    for lr in (5e-5, 2e-4, 1e-3)
+    for decay in (0.0, 0.002)
+}
 
 
 def log(message):
@@ -177,25 +185,31 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
         train_seconds=trained,
         epochs=len(result.history),
     )
-    dynamic = _dynamic(generator, scored, args)
-    if dynamic is not None:
-        row["dynamic_loss"] = dynamic
+    if args.phase == "tune" and args.dynamic:  # each setting on a slice of tune
+        row["dynamic"] = {
+            name: _dynamic(generator, scored[: args.dynamic_chars], train_text, s)
+            for name, s in DYNAMIC_GRID.items()
+        }
+    elif args.phase == "test" and args.dynamic:
+        name = args.dynamic_choice
+        row["dynamic_setting"] = name
+        row["dynamic_loss"] = _dynamic(
+            generator, scored, train_text, DYNAMIC_GRID[name]
+        )
     row["sample"] = generator.generate(
         SEED_TEXT[kind], SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
     )
     return row
 
 
-def _dynamic(generator, text, args):
-    """Nats/char with dynamic evaluation, where charlstm has it (None otherwise)."""
-    if not args.dynamic:
-        return None
-    try:
-        from charlstm.eval.dynamic import evaluate_dynamic
-    except ImportError:
-        return None
-    scores = evaluate_dynamic(generator, text)
-    return scores["dynamic"]["loss"] if "dynamic" in scores else scores["loss"]
+def _dynamic(generator, text, train_text, settings) -> float:
+    """Nats/char with dynamic evaluation; the RMS statistics on training text."""
+    from charlstm.eval.dynamic import DynamicConfig, evaluate_dynamic
+
+    scores = evaluate_dynamic(
+        generator, text, DynamicConfig(**settings), statistics_text=train_text
+    )
+    return scores["dynamic"]["loss"]
 
 
 def run_gpt2(settings, seed, train_text, scored, args, kind) -> dict:
@@ -269,6 +283,21 @@ def best_candidates(results, corpus: str) -> dict:
     return {name: row["candidate"] for name, row in best.items()}
 
 
+def best_dynamic(results, corpus: str, candidate: str) -> str:
+    """The dynamic-evaluation setting with the lowest tuning loss for charlstm's
+    chosen candidate on `corpus`."""
+    for row in results:
+        if (row["phase"], row["corpus"], row["contender"]) == (
+            "tune",
+            corpus,
+            "charlstm",
+        ) and row["candidate"] == candidate:
+            found = row.get("dynamic") or {}
+            if found:
+                return min(found, key=found.get)
+    return ""
+
+
 def jobs(phase, corpus, contenders, results, count) -> list[tuple]:
     if phase == "tune":
         return [
@@ -294,12 +323,15 @@ def report(results) -> str:
     for corpus in sorted({r["corpus"] for r in results}):
         rows = [r for r in results if r["corpus"] == corpus]
         lines += [f"## {corpus}", "", "Tuning split (seed 0), nats/char:", ""]
-        lines += ["| contender | candidate | params | nats/char | epochs |"]
-        lines += ["|---|---|---|---|---|"]
+        lines += ["| contender | candidate | params | nats/char | epochs | dynamic |"]
+        lines += ["|---|---|---|---|---|---|"]
         for r in sorted((r for r in rows if r["phase"] == "tune"), key=_order):
+            found = r.get("dynamic") or {}
+            best = min(found, key=found.get) if found else ""
+            dynamic = f"{found[best]:.3f} ({best})" if best else "-"
             lines.append(
                 f"| {r['contender']} | {r['candidate']} | {r['params']:,} "
-                f"| {r['loss']:.3f} | {r['epochs']} |"
+                f"| {r['loss']:.3f} | {r['epochs']} | {dynamic} |"
             )
         tests = [r for r in rows if r["phase"] == "test"]
         if tests:
@@ -350,7 +382,13 @@ def main():
         "--no-dynamic",
         dest="dynamic",
         action="store_false",
-        help="skip dynamic evaluation of charlstm's test runs",
+        help="skip dynamic evaluation of charlstm's runs",
+    )
+    parser.add_argument(
+        "--dynamic-chars",
+        type=int,
+        default=50_000,
+        help="tuning-split characters each dynamic-evaluation setting is tried on",
     )
     args = parser.parse_args()
     results = read_results(args.results)
@@ -372,7 +410,10 @@ def main():
     )
     done = {key(r) for r in results}
     count = args.candidates or min(len(CANDIDATES[c]) for c in names)
-    args.dynamic = args.dynamic and args.phase == "test"
+    if args.phase == "test" and "charlstm" in names:
+        chosen = best_candidates(results, corpus.name).get("charlstm", "")
+        args.dynamic_choice = best_dynamic(results, corpus.name, chosen)
+        args.dynamic = args.dynamic and bool(args.dynamic_choice)
     for contender, candidate, seed in jobs(
         args.phase, corpus.name, names, results, count
     ):
