@@ -15,12 +15,19 @@ from typing import ClassVar
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_write_text
 
-CELLS = ("lstm", "gru", "simple_rnn")
+CELLS = ("lstm", "gru", "simple_rnn", "ln_lstm")
 INPUT_ENCODINGS = ("one_hot", "embedding")
 TOKEN_KINDS = ("char", "word")
 NORMAL_FORMS = ("nfc", "nfkc", "none")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
 LR_SCHEDULES = ("exponential", "cosine", "linear")
+# Recurrent states per layer of each cell: (h, c) for the LSTMs, h otherwise.
+STATE_NAMES = {
+    "lstm": ("h", "c"),
+    "ln_lstm": ("h", "c"),
+    "gru": ("h",),
+    "simple_rnn": ("h",),
+}
 FAST_PATHS = ("auto", "on", "off")
 DISTRIBUTE = ("none", "mirrored", "multi-worker")
 
@@ -85,7 +92,12 @@ class ModelConfig:
     vocabulary_size: int = option(
         0, help="distinct characters (or tokens); set from the corpus", flag=False
     )
-    cell: str = option("lstm", help="recurrent cell", choices=CELLS)
+    cell: str = option(
+        "lstm",
+        help="recurrent cell; ln_lstm: an LSTM with layer normalisation inside the "
+        "cell (Ba, Kiros and Hinton 2016), which `charlstm export` cannot write",
+        choices=CELLS,
+    )
     num_layers: int = option(2, help="stacked recurrent layers")
     units: int = option(224, help="units per recurrent layer")
     dropout: float = option(0.0, help="dropout after every recurrent layer")
@@ -96,7 +108,8 @@ class ModelConfig:
     )
     layer_norm: bool = option(
         False,
-        help="LayerNormalization after every recurrent layer; runs on the Keras engine",
+        help="LayerNormalization after every recurrent layer (between layers; "
+        "--cell ln_lstm normalises inside the cell); runs on the Keras engine",
     )
     input_encoding: str = option(
         "embedding",

@@ -22,6 +22,7 @@ from charlstm.cli.common import (
     note_outside,
     sampling_from,
 )
+from charlstm.config import STATE_NAMES
 from charlstm.interpret.view import DEFAULT_PICKER
 from charlstm.utils.checks import InputError
 
@@ -150,7 +151,7 @@ def run(args) -> int:
     text = _read_text(args.text) if args.text is not None else None
     generator = load_generator(args)
     config = generator.config
-    kinds = ("h", "c") if config.cell == "lstm" else ("h",)
+    kinds = STATE_NAMES[config.cell]
     neurons = None
     if args.neurons.strip() != "auto":
         neurons = parse_neurons(args.neurons, config.num_layers, config.units, kinds)

@@ -7,7 +7,10 @@
   `ModelConfig` as a dict) and `source_sha256` (the SHA-256 of the model file
   it was exported from: a different digest means the file is stale);
 - `w000`, `w001`, ...: float32 arrays, the weights in Keras's
-  `model.get_weights()` order (`expected_shapes` gives their shapes).
+  `model.get_weights()` order (`expected_shapes` gives their shapes). An LN-LSTM
+  layer (`cell="ln_lstm"`) has, after its kernel, recurrent kernel and bias, the
+  gains and shifts of its three normalisations: input, recurrent (4 * units
+  each) and cell (units each), gain first.
 
 Nothing here imports TensorFlow or Keras.
 """
@@ -29,7 +32,7 @@ from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_write
 
 ENGINE_FORMAT = 1  # version of the engine.npz layout
-GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1, "ln_lstm": 4}
 
 
 def unsupported_reason(config: ModelConfig) -> str | None:
@@ -57,6 +60,8 @@ def expected_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
     for _ in range(config.num_layers):
         bias = (2, gates * units) if config.cell == "gru" else (gates * units,)
         shapes += [(features, gates * units), (units, gates * units), bias]
+        if config.cell == "ln_lstm":  # input, recurrent, cell: gain, shift
+            shapes += [(gates * units,)] * 4 + [(units,)] * 2
         features = units
     shapes += [(units, vocab), (vocab,)]  # Dense softmax
     return shapes

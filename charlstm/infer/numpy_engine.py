@@ -4,9 +4,9 @@ The weights of a run's `model.keras` are exported to `engine.npz` beside it (by
 the training checkpoint, or on first load). `NumpyEngine` runs them step by step
 with preallocated float32 buffers: per step and layer, one matrix product of the
 input and the state side by side with the stacked kernels (for the first layer,
-a row of a precomputed table and the state's product; a GRU keeps two), a few
-in-place elementwise operations, then the Dense softmax. Neither TensorFlow nor
-Keras is imported here.
+a row of a precomputed table and the state's product; a GRU or an LN-LSTM keeps
+two), a few in-place elementwise operations, then the Dense softmax. Neither
+TensorFlow nor Keras is imported here.
 
 The equations are Keras 3's (gate order in the kernel columns):
 
@@ -16,35 +16,53 @@ The equations are Keras 3's (gate order in the kernel columns):
   recurrent): `hh = tanh(x Kh + bh_in + r * (h Rh + bh_rec))`,
   `h = z * h + (1 - z) * hh`.
 - SimpleRNN: `h = tanh(x K + h R + b)`.
+- LN-LSTM (`charlstm.model.ln_lstm`): the LSTM's gates from
+  `z = LN(x K; g_x, b_x) + LN(h R; g_h, b_h) + b`, and
+  `h = o * tanh(LN(c; g_c, b_c))`, with `LN(a; g, b) = g * (a - mean(a)) /
+  sqrt(var(a) + 1e-5) + b` over each row.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from charlstm.config import STATE_NAMES
 from charlstm.infer.engine_weights import EngineWeights
 from charlstm.utils.checks import InputError, check_count
 
 # Time steps fed per chunk when warming up on long text: bounds the temporaries.
 FEED_CHUNK = 256
+# Of the LN-LSTM's normalisations: charlstm.model.ln_lstm.EPSILON (which imports
+# Keras; this module does not).
+LN_EPSILON = 1e-5
 
 
-def _to_layout(cell: str, units: int, a, out=None) -> np.ndarray:
+def _to_layout(cell: str, units: int, a, out=None, halve=True) -> np.ndarray:
     """`a` (..., gates * units) in Keras's gate order, in the engine's layout
-    (see `_Layer`), written to `out` (a new float32 array if None)."""
+    (see `_Layer`), written to `out` (a new float32 array if None). Without
+    `halve`, the columns are only reordered."""
     a = np.asarray(a)
     out = np.empty(a.shape, np.float32) if out is None else out
     u = units
-    if cell == "lstm":  # (i, f, c, o) -> (i, f, o, c); i, f, o halved
+    if cell in ("lstm", "ln_lstm"):  # (i, f, c, o) -> (i, f, o, c); i, f, o halved
         out[..., : 2 * u] = a[..., : 2 * u]
         out[..., 2 * u : 3 * u] = a[..., 3 * u :]
         out[..., 3 * u :] = a[..., 2 * u : 3 * u]
-        out[..., : 3 * u] *= 0.5
+        if halve:
+            out[..., : 3 * u] *= 0.5
     else:
         out[...] = a
         if cell == "gru":  # (z, r, h); z and r halved
             out[..., : 2 * u] *= 0.5
     return out
+
+
+def _layer_norm(a: np.ndarray) -> np.ndarray:
+    """`(a - mean) / sqrt(var + LN_EPSILON)` over the last axis, a new array."""
+    centered = a - a.mean(axis=-1, keepdims=True)
+    return centered / np.sqrt(
+        (centered * centered).mean(-1, keepdims=True) + LN_EPSILON
+    )
 
 
 class _Layer:
@@ -58,22 +76,35 @@ class _Layer:
     a step of an upper LSTM or SimpleRNN layer is one matrix product of its
     input and its state side by side, `[x, h] @ [kernel; recurrent]`.
     `h` is a view into the engine's buffer of every layer's state.
+
+    An LN-LSTM normalises the products `x @ kernel` and `h @ recurrent` apart,
+    so its kernels are reordered but not halved (halving would change nothing
+    after the normalisation); the halving is in the gains and shifts, which
+    act after it, and the three shifts and the bias are one `input_bias`.
     """
 
-    def __init__(self, cell: str, kernel, recurrent, bias):
+    def __init__(self, cell: str, kernel, recurrent, bias, norms=()):
         self.cell = cell
         self.units = recurrent.shape[0]
         u, features = self.units, kernel.shape[0]
+        ln = cell == "ln_lstm"
         # (features + units, gates * units), C-contiguous; views of its rows:
         self.weights = np.empty((features + u, recurrent.shape[1]), np.float32)
-        self.kernel = _to_layout(cell, u, kernel, self.weights[:features])
-        self.recurrent = _to_layout(cell, u, recurrent, self.weights[features:])
+        self.kernel = _to_layout(cell, u, kernel, self.weights[:features], not ln)
+        self.recurrent = _to_layout(cell, u, recurrent, self.weights[features:], not ln)
         if cell == "gru":
             self.input_bias = _to_layout(cell, u, bias[0])
             self.recurrent_bias = _to_layout(cell, u, bias[1])
         else:
             self.input_bias, self.recurrent_bias = _to_layout(cell, u, bias), None
-        self.state_names = ("h", "c") if cell == "lstm" else ("h",)
+        if ln:  # input, recurrent and cell normalisations: gain, shift
+            g_x, b_x, g_h, b_h, g_c, b_c = norms
+            self.input_gamma = _to_layout(cell, u, g_x)
+            self.recurrent_gamma = _to_layout(cell, u, g_h)
+            self.input_bias = _to_layout(cell, u, np.asarray(bias) + b_x + b_h)
+            self.cell_gamma = np.asarray(g_c, np.float32)
+            self.cell_beta = np.asarray(b_c, np.float32)
+        self.state_names = STATE_NAMES[cell]
 
     def allocate(self, h: np.ndarray, inputs: np.ndarray | None) -> None:
         """Buffers for `h.shape[0]` streams. `h` (batch, units) is this layer's
@@ -87,7 +118,10 @@ class _Layer:
         self.z = np.empty((batch, width), np.float32)  # gate pre-activations
         self.rec = np.empty((batch, width), np.float32)  # h @ recurrent
         z = self.z
-        if self.cell == "lstm":
+        if self.cell == "ln_lstm":  # a row statistic, and squares
+            self._stat = np.empty((batch, 1), np.float32)
+            self._square = np.empty((batch, width), np.float32)
+        if self.cell in ("lstm", "ln_lstm"):
             self._sigmoids = z[:, : 3 * u]  # i, f, o
             self._i, self._f = z[:, :u], z[:, u : 2 * u]
             self._o, self._g = z[:, 2 * u : 3 * u], z[:, 3 * u :]
@@ -99,11 +133,21 @@ class _Layer:
     def states(self) -> list[np.ndarray]:
         return [getattr(self, name) for name in self.state_names]
 
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """The input's part of the pre-activations, with the input bias, for
+        inputs x (..., features): (..., gates * units), a new array."""
+        if self.cell == "ln_lstm":
+            return _layer_norm(x @ self.kernel) * self.input_gamma + self.input_bias
+        return x @ self.kernel + self.input_bias
+
     def step(self) -> None:
         """One step of an upper layer from `inputs` (the layer below's new state
         and this layer's state)."""
-        if self.cell == "gru":
+        if self.cell in ("gru", "ln_lstm"):
             np.matmul(self._below, self.kernel, out=self.z)
+            if self.cell == "ln_lstm":
+                self._normalize(self.z)
+                self.z *= self.input_gamma
             self.z += self.input_bias
             self.update()
             return
@@ -115,6 +159,9 @@ class _Layer:
         """Advances the state by one step; `z` (batch, gates * units) holds the
         input projection with the input bias, and is overwritten."""
         np.matmul(self.h, self.recurrent, out=self.rec)
+        if self.cell == "ln_lstm":
+            self._normalize(self.rec)
+            self.rec *= self.recurrent_gamma
         if self.cell != "gru":
             self.z += self.rec
             self._activate()
@@ -131,13 +178,29 @@ class _Layer:
         h *= self._z
         h += hh
 
+    def _normalize(self, a: np.ndarray) -> None:
+        """`(a - mean) / sqrt(var + LN_EPSILON)` over each row of `a` (batch, n),
+        in place."""
+        stat, n = self._stat, a.shape[1]
+        np.add.reduce(a, axis=-1, keepdims=True, out=stat)
+        stat /= n
+        a -= stat  # centred
+        square = self._square[:, :n]
+        np.multiply(a, a, out=square)
+        np.add.reduce(square, axis=-1, keepdims=True, out=stat)
+        stat /= n
+        stat += LN_EPSILON
+        np.sqrt(stat, out=stat)
+        a /= stat
+
     def _sigmoid_gates(self) -> None:
         np.tanh(self._sigmoids, out=self._sigmoids)
         self._sigmoids *= 0.5
         self._sigmoids += 0.5
 
     def _activate(self) -> None:
-        """LSTM and SimpleRNN: the new state from the pre-activations `z`."""
+        """LSTM, LN-LSTM and SimpleRNN: the new state from the pre-activations
+        `z`."""
         if self.cell == "simple_rnn":
             np.tanh(self.z, out=self.h)
             return
@@ -148,6 +211,12 @@ class _Layer:
         c *= self._f
         i *= self._g
         c += i
+        if self.cell == "ln_lstm":  # h = o * tanh(LN(c; g_c, b_c))
+            np.copyto(self.h, c)
+            self._normalize(self.h)
+            self.h *= self.cell_gamma
+            self.h += self.cell_beta
+            c = self.h
         np.tanh(c, out=self.h)
         self.h *= self._o
 
@@ -157,10 +226,11 @@ class NumpyEngine:
 
     The state carries over between calls until `reset`. `step` is the per-character
     path: its buffers are allocated once per batch size, and per layer it runs
-    one matrix product (two for a GRU, or the first layer: a row of a table and
-    the state's product) and a few in-place elementwise operations. The first
-    layer's input projection (one-hot or embedding, times the kernel, plus the
-    bias) is computed once as a table of one row per character.
+    one matrix product (two for a GRU or an LN-LSTM, or the first layer: a row
+    of a table and the state's product) and a few in-place elementwise
+    operations. The first layer's input projection (one-hot or embedding, times
+    the kernel, plus the bias; normalised for an LN-LSTM) is computed once as a
+    table of one row per character.
 
     Args:
         weights: EngineWeights. The trained model.
@@ -180,16 +250,19 @@ class NumpyEngine:
         arrays = list(weights.arrays)
         embedding = arrays.pop(0) if self.config.input_encoding == "embedding" else None
         self.layers = []
+        per_layer = 9 if self.config.cell == "ln_lstm" else 3  # engine_weights
         for _ in range(self.config.num_layers):
-            kernel, recurrent, bias = arrays[:3]
-            del arrays[:3]
-            self.layers.append(_Layer(self.config.cell, kernel, recurrent, bias))
+            kernel, recurrent, bias, *norms = arrays[:per_layer]
+            del arrays[:per_layer]
+            self.layers.append(_Layer(self.config.cell, kernel, recurrent, bias, norms))
         self.dense_kernel = np.ascontiguousarray(arrays[0])  # (units, vocab)
         self.dense_bias = arrays[1].copy()  # (vocab,)
         first = self.layers[0]
         table = first.kernel.astype(np.float64)  # one-hot: (vocab, gates * units)
         if embedding is not None:
             table = embedding.astype(np.float64) @ table  # (vocab, gates * units)
+        if first.cell == "ln_lstm":
+            table = _layer_norm(table) * first.input_gamma
         self.table = (table + first.input_bias).astype(np.float32)
         self.vocabulary_size = self.dense_bias.shape[0]
         self.batch_size = 0
@@ -330,7 +403,7 @@ class NumpyEngine:
             x = self.table[chunk]  # (batch, steps, gates * units)
             for i, layer in enumerate(self.layers):
                 if i:
-                    x = x @ layer.kernel + layer.input_bias  # (batch, steps, gates*u)
+                    x = layer.project(x)  # (batch, steps, gates * units)
                 hs = np.empty((batch, steps, layer.units), np.float32)
                 self._run_layer(layer, x, hs, live)
                 x = hs  # (batch, steps, units)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from charlstm.config import STATE_NAMES
 from charlstm.infer.engine_weights import EngineWeights
 from charlstm.infer.numpy_engine import NumpyEngine
 from charlstm.infer.sampling import Sampling
@@ -36,7 +37,7 @@ class Activations:
             word mode). Their concatenation is `text`.
         hidden: float32 array (layers, steps, units). `h` after each step.
         cell: float32 array (layers, steps, units) or None. The LSTM's `c`.
-        cell_type: str. "lstm", "gru" or "simple_rnn".
+        cell_type: str. "lstm", "ln_lstm", "gru" or "simple_rnn".
         seed_steps: int. The first `seed_steps` steps were read; the rest were
             generated.
         dropped: dict of str to int. Characters of the input outside a
@@ -137,7 +138,7 @@ class RecordingEngine:
         self.config = engine.config
         self.weights = engine.weights
         self.vocabulary_size = engine.vocabulary_size
-        self.per_layer = 2 if self.config.cell == "lstm" else 1
+        self.per_layer = len(STATE_NAMES[self.config.cell])
         self._hidden, self._cell = [], []  # per step: (layers, units)
 
     @property

@@ -35,7 +35,12 @@ ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/
 _CODES = np.frombuffer(ALPHABET.encode("ascii"), np.uint8)
 ROOT = "charlstm-neurons"  # class of the element that holds one view
 KIND_NAMES = {"h": "hidden state", "c": "cell state"}
-CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+CELL_NAMES = {
+    "lstm": "LSTM",
+    "ln_lstm": "LSTM with layer normalisation",
+    "gru": "GRU",
+    "simple_rnn": "SimpleRNN",
+}
 METHODS = {
     "tokenize": "Python, read by tokenize",
     "scan": "Python that tokenize rejects, read by a tolerant scan",

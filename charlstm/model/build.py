@@ -5,8 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from charlstm.config import ModelConfig
+from charlstm.config import STATE_NAMES, ModelConfig
 from charlstm.model.fast_rnn import FastGRU, FastLSTM, FastSimpleRNN
+from charlstm.model.ln_lstm import LayerNormLSTM
 from charlstm.model.lstm_stack import LSTMStack
 from charlstm.utils.checks import InputError
 
@@ -14,9 +15,11 @@ _CELLS = {
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
     "simple_rnn": keras.layers.SimpleRNN,
+    "ln_lstm": LayerNormLSTM,
 }
 # Same weights and results, input projections out of the loop (ModelConfig.fast_path).
 _FAST_CELLS = {"lstm": FastLSTM, "gru": FastGRU, "simple_rnn": FastSimpleRNN}
+# Cells whose states are (h, c); the others' are h.
 
 
 @keras.saving.register_keras_serializable(package="charlstm")
@@ -60,17 +63,19 @@ def build_model(
     the batch size, so weights move between a training model and an inference
     model with `set_weights`.
 
-    With `for_training` and the fast path (`uses_fast_path`), stacked LSTMs with
-    only dropout between them (no residual or layer norm) are one
-    `charlstm.model.lstm_stack.LSTMStack` layer, which runs the layers as one loop with
-    its own backward pass (and the dropout between them inside it). It has the
-    same weights in the same `get_weights()` order, so inference models, built
-    without `for_training`, take them with `set_weights`.
+    With `for_training` and the fast path (`uses_fast_path`), stacked LSTMs (or
+    LN-LSTMs, `cell="ln_lstm"`) with only dropout between them (no residual or
+    layer norm) are one `charlstm.model.lstm_stack.LSTMStack` layer, which runs
+    the layers as one loop with its own backward pass (and the dropout between
+    them inside it). It has the same weights in the same `get_weights()` order,
+    so inference models, built without `for_training`, take them with
+    `set_weights`. LN-LSTM layers off the stack are
+    `charlstm.model.ln_lstm.LayerNormLSTM`, with or without the fast path.
 
     With `state_io`, the model is stateless and passes its states explicitly:
     inputs `[ids, *states]`, outputs `[probabilities, *final_states]`, the states
-    in `state_variables` order ((h, c) per LSTM layer, h per GRU or SimpleRNN
-    layer, bottom first), each (batch, units). Replicas under `tf.distribute`
+    in `state_variables` order ((h, c) per LSTM or LN-LSTM layer, h per GRU or
+    SimpleRNN layer, bottom first), each (batch, units). Replicas under `tf.distribute`
     keep their own streams' states this way (`charlstm.training.replicas`).
 
     Args:
@@ -128,6 +133,7 @@ def build_model(
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             return_state=state_io,
+            layer_norm_cell=config.cell == "ln_lstm",
             name="lstm_stack",
         )
         x = stack(x, initial_state=initial_states(2 * config.num_layers))
@@ -140,7 +146,7 @@ def build_model(
         layers = 0
     else:
         layers = config.num_layers
-    cell = (_FAST_CELLS if fast else _CELLS)[config.cell]
+    cell = (_FAST_CELLS if fast and config.cell in _FAST_CELLS else _CELLS)[config.cell]
     for i in range(layers):
         y = cell(
             config.units,
@@ -150,7 +156,7 @@ def build_model(
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             name=f"{config.cell}_{i}",
-        )(x, initial_state=initial_states(2 if config.cell == "lstm" else 1))
+        )(x, initial_state=initial_states(len(STATE_NAMES[config.cell])))
         if state_io:
             y, *final = y
             final_states += final
@@ -192,9 +198,10 @@ def uses_fast_path(config: ModelConfig) -> bool:
 
 
 def fuses_layers(config: ModelConfig) -> bool:
-    """Whether a training model of this config runs its LSTMs as one `LSTMStack`."""
+    """Whether a training model of this config runs its LSTMs (or LN-LSTMs) as one
+    `LSTMStack`."""
     return (
-        config.cell == "lstm"
+        config.cell in ("lstm", "ln_lstm")
         and not (config.residual or config.layer_norm)
         and keras.backend.backend() == "tensorflow"
         and uses_fast_path(config)
@@ -223,7 +230,9 @@ def planned_layer_kind(config: ModelConfig) -> str:
     """The `layer_kind` of a training model built for `config` on this machine."""
     if fuses_layers(config):
         return "stack"
-    return "fast" if uses_fast_path(config) else "keras"
+    # LN-LSTM has no fast layer: off the stack it is `LayerNormLSTM` either way.
+    fast = uses_fast_path(config) and config.cell in _FAST_CELLS
+    return "fast" if fast else "keras"
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -241,7 +250,7 @@ def _stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 def state_variables(model: keras.Model) -> list:
     """The state variables of a stateful model, bottom layer first: (h, c) per
-    LSTM layer, h per GRU or SimpleRNN layer (`LSTMStack` included)."""
+    LSTM or LN-LSTM layer, h per GRU or SimpleRNN layer (`LSTMStack` included)."""
     return [s for layer in _stateful_layers(model) for s in layer.states]
 
 

@@ -14,9 +14,9 @@
   format 1; `docs/export.md` documents it), with `vocab.json` for its ids.
 - `vocab.json`, and a `README.md` on how to use the files.
 
-Dropout is left out (it does nothing at inference). Word-mode runs, GPT-2 runs
-and models the numpy engine cannot run (residual connections, layer
-normalisation) are refused.
+Dropout is left out (it does nothing at inference). Word-mode runs, GPT-2 runs,
+models the numpy engine cannot run (residual connections, layer normalisation)
+and LN-LSTM runs (`cell="ln_lstm"`: no built-in Keras layer) are refused.
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def _read_run(run_dir: Path, checkpoint: str):
             "export writes character-level runs; a word-mode run's tokenizer is "
             "charlstm code (charlstm.data.tokens)."
         )
+    _check_cell(config.model, repr(str(run_dir)))
     reason = unsupported_reason(config.model)
     if reason:
         raise InputError(f"cannot export {str(run_dir)!r}: {reason}.")
@@ -155,6 +156,16 @@ def _read_run(run_dir: Path, checkpoint: str):
     if weights is None or weights.config != config.model:
         weights = EngineWeights(config.model, load_model_file(path).get_weights())
     return config, vocabulary, weights
+
+
+def _check_cell(config: ModelConfig, source: str) -> None:
+    """An InputError unless the cell is one of Keras's built-in layers."""
+    if config.cell not in _RECURRENT:
+        raise InputError(
+            f"cannot export {source}: its cell {config.cell!r} (layer "
+            "normalisation inside the LSTM cell) has no built-in Keras layer; "
+            "train with cell 'lstm' (--cell lstm) to export a run."
+        )
 
 
 def column_order(vocabulary: Vocabulary) -> np.ndarray:
@@ -168,6 +179,7 @@ def inference_model(
     config: ModelConfig, vocabulary: Vocabulary, weights: EngineWeights
 ) -> keras.Model:
     """The batch-1 stateful model of built-in Keras layers, weights set."""
+    _check_cell(config, "this model")
     order = column_order(vocabulary)  # (columns,) run ids, -1: none
     size = len(order)
     characters = keras.Input(batch_shape=(1, None), dtype="string", name="characters")

@@ -19,6 +19,12 @@ two models exchange weights with `set_weights`. Dropout between the layers
 (not inside them) is applied in the loop. It is TensorFlow-only, tanh/sigmoid,
 without masking; `charlstm.model.build.build_model` uses it for training when
 `ModelConfig.fast_path` is set and only dropout sits between the layers.
+
+With `layer_norm_cell=True` the layers are LN-LSTMs: one
+`charlstm.model.ln_lstm.LayerNormLSTMCell` per layer (`ln_lstm_0`, ...), run
+by `charlstm.model.ln_lstm.ln_lstm_stack_sequence`, the same loop and
+hand-written backward pass with the normalisations inside; its weights are
+those of stacked `charlstm.model.ln_lstm.LayerNormLSTM` layers.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from __future__ import annotations
 import keras
 from keras.src.utils import tracking
 
+from charlstm.model.ln_lstm import WEIGHT_NAMES, LayerNormLSTMCell
+from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence
 from charlstm.utils.checks import InputError
 
 
@@ -231,6 +239,8 @@ class LSTMStack(keras.layers.Layer):
             stack for the top layer's outputs).
         seed: int or None. Seed of the dropout masks.
         kernel_regularizer, recurrent_regularizer: as for `keras.layers.LSTM`.
+        layer_norm_cell: bool. LN-LSTM layers (`charlstm.model.ln_lstm`) instead
+            of LSTMs: the weights and results of stacked `LayerNormLSTM` layers.
 
     Example:
     >>> stack = LSTMStack(8, num_layers=2)
@@ -248,6 +258,7 @@ class LSTMStack(keras.layers.Layer):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         return_state=False,
+        layer_norm_cell=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -264,17 +275,21 @@ class LSTMStack(keras.layers.Layer):
         self.num_layers = num_layers
         self.stateful = stateful
         self.return_state = return_state
+        self.layer_norm_cell = layer_norm_cell
         self.dropout = dropout
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed) if dropout else None
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        cell, prefix = keras.layers.LSTMCell, "lstm"
+        if layer_norm_cell:
+            cell, prefix = LayerNormLSTMCell, "ln_lstm"
         self.cells = [
-            keras.layers.LSTMCell(
+            cell(
                 units,
                 kernel_regularizer=kernel_regularizer,
                 recurrent_regularizer=recurrent_regularizer,
-                name=f"lstm_{i}",
+                name=f"{prefix}_{i}",
             )
             for i in range(num_layers)
         ]
@@ -333,15 +348,24 @@ class LSTMStack(keras.layers.Layer):
             zeros = tf.zeros([batch, self.units], dtype=self.compute_dtype)
             flat = [zeros] * (2 * self.num_layers)
         first = self.cells[0]
-        xw = keras.ops.matmul(inputs, first.kernel) + first.bias  # (b, t, 4 * units)
-        outputs, final = lstm_stack_sequence(
-            xw,
-            [(flat[2 * i], flat[2 * i + 1]) for i in range(self.num_layers)],
-            [cell.recurrent_kernel for cell in self.cells],
-            [cell.kernel for cell in self.cells[1:]],
-            [cell.bias for cell in self.cells[1:]],
-            masks,
-        )  # outputs: (batch, time, units)
+        states = [(flat[2 * i], flat[2 * i + 1]) for i in range(self.num_layers)]
+        if self.layer_norm_cell:
+            outputs, final = ln_lstm_stack_sequence(
+                first.input_gates(inputs),  # (batch, time, 4 * units)
+                states,
+                [[getattr(c, name) for name in WEIGHT_NAMES] for c in self.cells],
+                masks,
+            )  # outputs: (batch, time, units)
+        else:
+            xw = keras.ops.matmul(inputs, first.kernel) + first.bias  # (b, t, 4 * u)
+            outputs, final = lstm_stack_sequence(
+                xw,
+                states,
+                [cell.recurrent_kernel for cell in self.cells],
+                [cell.kernel for cell in self.cells[1:]],
+                [cell.bias for cell in self.cells[1:]],
+                masks,
+            )  # outputs: (batch, time, units)
         if self.stateful:
             for variable, value in zip(
                 self.states, [s for p in final for s in p], strict=True
@@ -366,6 +390,7 @@ class LSTMStack(keras.layers.Layer):
                 "num_layers": self.num_layers,
                 "stateful": self.stateful,
                 "return_state": self.return_state,
+                "layer_norm_cell": self.layer_norm_cell,
                 "dropout": self.dropout,
                 "seed": self.seed,
                 "kernel_regularizer": keras.regularizers.serialize(

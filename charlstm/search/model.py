@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charlstm.config import check, is_int, option
+from charlstm.config import STATE_NAMES, check, is_int, option
 from charlstm.search.pairs import CodePair
 from charlstm.search.tokens import SearchVocabulary, code_tokens, query_tokens
 from charlstm.utils.checks import InputError
@@ -100,7 +100,7 @@ class CharFeatures:
     @property
     def width(self) -> int:
         config = self.generator.config
-        states = 2 if config.cell == "lstm" else 1
+        states = len(STATE_NAMES[config.cell])
         return config.num_layers * states * config.units
 
     def __call__(self, codes) -> np.ndarray:

@@ -163,6 +163,16 @@ def test_an_existing_directory_is_kept_unless_forced(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_ln_lstm_runs_are_refused_by_name(tmp_path):
+    run = random_run(tmp_path, cell="ln_lstm")
+    with pytest.raises(ValueError, match=r"'ln_lstm'.*--cell lstm") as info:
+        export(run, tmp_path / "e")
+    assert "\n" not in str(info.value)  # one line
+    assert not (tmp_path / "e").exists()
+    # The numpy engine runs it: only the built-in Keras layers are missing.
+    assert charlstm.load(run, engine="numpy").generate("ad", 5, temperature=0)
+
+
 def test_word_mode_runs_are_refused(tmp_path):
     from charlstm.data.tokens import TokenVocabulary
 

@@ -1,0 +1,292 @@
+"""Stacked LN-LSTMs (`charlstm.model.ln_lstm`) trained as one loop over time with
+a hand-written backward pass, as `charlstm.model.lstm_stack` does for LSTMs:
+what `LSTMStack(layer_norm_cell=True)` runs. The equations are the cell's
+(`charlstm.model.ln_lstm`); the layer normalisation's backward pass is
+`(d - mean(d) - x̂ mean(d x̂)) / sigma`.
+"""
+
+from __future__ import annotations
+
+from charlstm.model.ln_lstm import EPSILON, WEIGHT_NAMES
+from charlstm.utils.checks import InputError
+
+
+def _normalize(a, epsilon):
+    """(a - mean) / sqrt(var + epsilon) over the last axis, and 1 / sqrt(var +
+    epsilon) (..., 1): what the backward pass needs."""
+    import tensorflow as tf
+
+    centered = a - tf.reduce_mean(a, -1, keepdims=True)
+    inverse = tf.math.rsqrt(
+        tf.reduce_mean(centered * centered, -1, keepdims=True) + epsilon
+    )
+    return centered * inverse, inverse
+
+
+def _normalize_backward(d, normalized, inverse):
+    """The gradient reaching `a` from `d` reaching `(a - mean) / sigma`:
+    `(d - mean(d) - normalized * mean(d * normalized)) / sigma`."""
+    import tensorflow as tf
+
+    mean = tf.reduce_mean(d, -1, keepdims=True)
+    along = tf.reduce_mean(d * normalized, -1, keepdims=True)
+    return inverse * (d - mean - normalized * along)
+
+
+def _local_derivatives(gates, c_before, c_hat, cell_gamma, cell_beta):
+    """What the backward step needs of the forward pass, for every step at once.
+
+    With dh and dc the gradients reaching h_t and c_t, one step backwards is
+
+        dc' = dc + N'(dh * to_c_hat)       # through h = o * tanh(g_c c^ + b_c)
+        dz = [dc', dc', dc', dh] * to_z    # (batch, 4 * units), Keras gate order
+        dc_before = dc' * f
+
+    with N' the normalisation's backward (`_normalize_backward`) at c^ = (c' -
+    mean) / sigma; the gradient reaching tanh's argument is `dh * to_y`.
+    """
+    import tensorflow as tf
+
+    i, f, g, o = tf.split(gates, 4, axis=-1)
+    tanh_c = tf.tanh(c_hat * cell_gamma + cell_beta)
+    to_y = o * (1 - tanh_c * tanh_c)  # (time, batch, units)
+    to_z = tf.concat(
+        [
+            g * i * (1 - i),
+            c_before * f * (1 - f),
+            i * (1 - g * g),
+            tanh_c * o * (1 - o),
+        ],
+        -1,
+    )  # (time, batch, 4 * units)
+    return to_y, to_y * cell_gamma, to_z, f
+
+
+def _product(a, b):
+    """The sum over time and batch of a^T b: (time, batch, m), (time, batch, n)
+    -> (m, n)."""
+    import tensorflow as tf
+
+    rows = tf.reshape(a, [-1, tf.shape(a)[-1]])  # (time * batch, m)
+    return tf.matmul(rows, tf.reshape(b, [-1, tf.shape(b)[-1]]), transpose_a=True)
+
+
+def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
+    """Runs stacked LN-LSTMs over a sequence in one loop, with a hand-written gradient.
+
+    Per step and layer the forward pass runs the recurrent product (and above
+    the first layer the input product), three normalisations and the gates; the
+    backward pass runs, in reverse, the gradients through the three
+    normalisations and one product per kernel. Everything else (the factors of
+    the gate derivatives, the weights' gradients) is computed over the whole
+    sequence outside the loop, as in `charlstm.model.lstm_stack`.
+
+    Args:
+        xz: (batch, time, 4 * units_0). The first layer's part of z that does not
+            depend on h, `LN(x W; g_x, b_x) + b` (`LayerNormLSTMCell.input_gates`),
+            computed for the whole sequence by the caller.
+        states: list of (h, c) per layer, each (batch, units_l).
+        weights: list per layer of its cell's weights in `WEIGHT_NAMES` order;
+            the first layer's kernel, bias, input_gamma and input_beta are in
+            `xz` and not read.
+        masks: empty, or per layer above the first a dropout mask (time, batch,
+            units_{i-1}) that multiplies the outputs of the layer below on their
+            way up (0 or 1 / (1 - rate) for inverted dropout).
+        epsilon: float. Of every normalisation.
+
+    Returns:
+        (outputs (batch, time, units_top), [(h, c) per layer]).
+    """
+    import tensorflow as tf
+
+    depth = len(states)
+    masks = list(masks)
+    if masks and len(masks) != depth - 1:
+        raise InputError(
+            f"`masks` must hold one mask per layer above the first ({depth - 1}). "
+            f"Received: {len(masks)} masks"
+        )
+    if len(weights) != depth:
+        raise InputError(
+            f"`weights` must hold one list per layer ({depth}). "
+            f"Received: {len(weights)}"
+        )
+    named = [dict(zip(WEIGHT_NAMES, layer, strict=True)) for layer in weights]
+    recurrent_names = (
+        "recurrent_kernel",
+        "recurrent_gamma",
+        "recurrent_beta",
+        "cell_gamma",
+        "cell_beta",
+    )
+    input_names = ("kernel", "input_gamma", "input_beta", "bias")
+    recurrent_weights = [w[n] for w in named for n in recurrent_names]
+    input_weights = [w[n] for w in named[1:] for n in input_names]
+    flat_states = [s for pair in states for s in pair]
+
+    @tf.custom_gradient
+    def run(xz, *flat):
+        h0 = list(flat[0 : 2 * depth : 2])
+        c0 = list(flat[1 : 2 * depth : 2])
+        rest = flat[2 * depth :]
+        # rec[i]: (U, g_h, b_h, g_c, b_c); inp[i], above the first: (W, g_x, b_x, b)
+        rec = [rest[5 * i : 5 * i + 5] for i in range(depth)]
+        rest = rest[5 * depth :]
+        inp = [None] + [rest[4 * i - 4 : 4 * i] for i in range(1, depth)]
+        drop = [None] + list(rest[4 * (depth - 1) :])  # drop[i]: into layer i
+        xs = tf.transpose(xz, [1, 0, 2])  # (time, batch, 4 * units_0)
+        steps = tf.shape(xs)[0]
+
+        def arrays(count):
+            return [tf.TensorArray(xz.dtype, size=steps) for _ in range(count)]
+
+        # Saved per layer and step: h, c, gates, h^, 1/sigma_h, c^, 1/sigma_c;
+        # per layer above the first: x^, 1/sigma_x.
+        per_layer = ("h", "c", "gates", "h_hat", "h_inv", "c_hat", "c_inv")
+
+        def forward(t, h, c, saved, above):
+            h, c = list(h), list(c)
+            saved = {k: list(v) for k, v in saved.items()}
+            above = {k: list(v) for k, v in above.items()}
+            below = None
+            for i in range(depth):
+                u, gh, bh, gc, bc = rec[i]
+                if i == 0:
+                    z = xs[t]
+                else:
+                    w, gx, bx, b = inp[i]
+                    if masks:
+                        below = below * drop[i][t]
+                    x_hat, x_inv = _normalize(tf.matmul(below, w), epsilon)
+                    z = x_hat * gx + bx + b  # (batch, 4 * units_l)
+                    above["x_hat"][i - 1] = above["x_hat"][i - 1].write(t, x_hat)
+                    above["x_inv"][i - 1] = above["x_inv"][i - 1].write(t, x_inv)
+                h_hat, h_inv = _normalize(tf.matmul(h[i], u), epsilon)
+                z = z + (h_hat * gh + bh)  # (batch, 4 * units_l)
+                zi, zf, zc, zo = tf.split(z, 4, axis=1)  # Keras gate order
+                gi, gf, go = tf.sigmoid(zi), tf.sigmoid(zf), tf.sigmoid(zo)
+                gg = tf.tanh(zc)
+                c[i] = gf * c[i] + gi * gg
+                c_hat, c_inv = _normalize(c[i], epsilon)
+                h[i] = go * tf.tanh(c_hat * gc + bc)  # (batch, units_l)
+                values = {
+                    "h": h[i],
+                    "c": c[i],
+                    "gates": tf.concat([gi, gf, gg, go], 1),
+                    "h_hat": h_hat,
+                    "h_inv": h_inv,
+                    "c_hat": c_hat,
+                    "c_inv": c_inv,
+                }
+                for key, value in values.items():
+                    saved[key][i] = saved[key][i].write(t, value)
+                below = h[i]
+            return t + 1, h, c, saved, above
+
+        start = (
+            0,
+            h0,
+            c0,
+            {key: arrays(depth) for key in per_layer},
+            {key: arrays(depth - 1) for key in ("x_hat", "x_inv")},
+        )
+        _, h, c, saved, above = tf.while_loop(lambda t, *_: t < steps, forward, start)
+        # (time, batch, .) per layer (above: per layer above the first)
+        saved = {k: [a.stack() for a in v] for k, v in saved.items()}
+        above = {k: [None] + [a.stack() for a in v] for k, v in above.items()}
+
+        def grad(d_outputs, *d_states):
+            d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
+            d_final = [
+                tf.zeros_like(s) if d is None else d
+                for s, d in zip(flat[: 2 * depth], d_states, strict=True)
+            ]  # (h, c) per layer, flat
+            dh, dc = d_final[0::2], d_final[1::2]
+            hs, cs = saved["h"], saved["c"]
+            c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
+            local = [
+                _local_derivatives(
+                    saved["gates"][i], c_before[i], saved["c_hat"][i], *rec[i][3:]
+                )
+                for i in range(depth)
+            ]
+            u_t = [tf.transpose(rec[i][0]) for i in range(depth)]
+            w_t = [None] + [tf.transpose(inp[i][0]) for i in range(1, depth)]
+
+            def backward(t, dh, dc, out):
+                dh, dc = list(dh), list(dc)
+                out = {k: list(v) for k, v in out.items()}
+                from_above = d_top[t]
+                for i in reversed(range(depth)):
+                    _, to_c_hat, to_z, f = local[i]
+                    dh_t = dh[i] + from_above  # (batch, units_l)
+                    dc_t = dc[i] + _normalize_backward(
+                        dh_t * to_c_hat[t], saved["c_hat"][i][t], saved["c_inv"][i][t]
+                    )
+                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
+                    dc[i] = dc_t * f[t]
+                    d_ah = _normalize_backward(
+                        dz * rec[i][1], saved["h_hat"][i][t], saved["h_inv"][i][t]
+                    )  # (batch, 4 * units_l): reaching h @ U
+                    dh[i] = tf.matmul(d_ah, u_t[i])
+                    out["dz"][i] = out["dz"][i].write(t, dz)
+                    out["dh"][i] = out["dh"][i].write(t, dh_t)
+                    out["d_ah"][i] = out["d_ah"][i].write(t, d_ah)
+                    if i:
+                        d_ax = _normalize_backward(
+                            dz * inp[i][1], above["x_hat"][i][t], above["x_inv"][i][t]
+                        )  # reaching below @ W
+                        out["d_ax"][i - 1] = out["d_ax"][i - 1].write(t, d_ax)
+                        from_above = tf.matmul(d_ax, w_t[i])  # (batch, units_{i-1})
+                        if masks:
+                            from_above = from_above * drop[i][t]
+                return t - 1, dh, dc, out
+
+            outs = {k: arrays(depth) for k in ("dz", "dh", "d_ah")}
+            outs["d_ax"] = arrays(depth - 1)  # layers above the first
+            start = (steps - 1, dh, dc, outs)
+            _, dh0, dc0, outs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
+            dzs = [a.stack() for a in outs["dz"]]  # (time, batch, 4 * units_l)
+            d_ahs = [a.stack() for a in outs["d_ah"]]
+            d_axs = [None] + [a.stack() for a in outs["d_ax"]]
+            dys = [
+                a.stack() * local[i][0] for i, a in enumerate(outs["dh"])
+            ]  # (time, batch, units_l): reaching g_c c^ + b_c
+            h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
+            d_rec = []
+            for i in range(depth):
+                d_rec += [
+                    _product(h_before[i], d_ahs[i]),
+                    tf.reduce_sum(dzs[i] * saved["h_hat"][i], [0, 1]),
+                    tf.reduce_sum(dzs[i], [0, 1]),
+                    tf.reduce_sum(dys[i] * saved["c_hat"][i], [0, 1]),
+                    tf.reduce_sum(dys[i], [0, 1]),
+                ]
+            d_inp = []
+            for i in range(1, depth):
+                read = hs[i - 1] * drop[i] if masks else hs[i - 1]
+                d_sum = tf.reduce_sum(dzs[i], [0, 1])
+                d_inp += [
+                    _product(read, d_axs[i]),
+                    tf.reduce_sum(dzs[i] * above["x_hat"][i], [0, 1]),
+                    d_sum,
+                    d_sum,
+                ]
+            d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
+            return (
+                tf.transpose(dzs[0], [1, 0, 2]),
+                *d_flat,
+                *d_rec,
+                *d_inp,
+                *([None] * len(masks)),  # masks are constants
+            )
+
+        final = [x for pair in zip(h, c, strict=True) for x in pair]
+        return (tf.transpose(saved["h"][-1], [1, 0, 2]), *final), grad
+
+    # Snapshots: a stateful layer assigns its final states to the variables it
+    # read the initial ones from, before the backward pass reads them.
+    flat_states = [tf.identity(s) for s in flat_states]
+    tensors = [tf.convert_to_tensor(v) for v in [*recurrent_weights, *input_weights]]
+    outputs, *final = run(xz, *flat_states, *tensors, *masks)
+    return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]
