@@ -281,6 +281,22 @@ class DataConfig:
     validation_split: float = option(
         0.05, help="tail share of every stream kept for validation, in (0, 0.5)"
     )
+    # AWD-LSTM's variable truncation (Merity, Keskar and Socher 2018, section 4.1).
+    variable_length: bool = option(
+        False,
+        help="draw every training batch's length as AWD-LSTM does (Merity et al. "
+        "2018): normal around sequence_length (half of it one batch in 20) with "
+        "--variable-length-std, rounded to sequence_length plus a multiple of 5, "
+        "from 5 to twice sequence_length; each batch's learning rate is scaled by "
+        "length / sequence_length, and the streams stay contiguous",
+        backends=("lstm",),
+    )
+    variable_length_std: float = option(
+        5.0,
+        help="standard deviation of the drawn lengths, in characters "
+        "(--variable-length)",
+        backends=("lstm",),
+    )
     tokens: str = option(
         "char",
         help="char, or word: identifiers, numbers, operators, runs of spaces",
@@ -333,6 +349,18 @@ class DataConfig:
             0 < self.validation_split < 0.5,
             "`validation_split` must be in (0, 0.5).",
             validation_split=self.validation_split,
+        )
+        check(
+            isinstance(self.variable_length, bool),
+            "`variable_length` must be True or False.",
+            variable_length=self.variable_length,
+        )
+        check(
+            isinstance(self.variable_length_std, int | float)
+            and not isinstance(self.variable_length_std, bool)
+            and 0 <= self.variable_length_std < math.inf,
+            "`variable_length_std` must be a number >= 0.",
+            variable_length_std=self.variable_length_std,
         )
 
 

@@ -5,6 +5,7 @@
 - `vocabulary`: characters <-> ids, with an unknown id (`Vocabulary`).
 - `tokens`: word-level tokens <-> ids (`TokenVocabulary`, `tokenize`).
 - `batches`: ids -> interleaved stateful batches (`StatefulBatches`).
+- `variable_lengths`: AWD-LSTM's variable truncation lengths on that layout.
 
 Only `batches` imports Keras.
 """

@@ -20,6 +20,21 @@ epoch. The last target of stream i is the first input of stream i+1, so nothing
 between streams is lost. Validation is the tail of every stream, so it continues
 each stream's state where training left it. Nothing is ever shuffled.
 
+With `variable_length` (AWD-LSTM's variable truncation, Merity, Keskar and
+Socher 2018, section 4.1), every epoch cuts the same training part at other
+places: training batch k holds the next `lengths[k]` characters of every
+stream, the lengths drawn anew for every epoch (`draw_epoch_lengths`) and
+summing to the training part. Here epoch e draws 8, then 4 (what is left), and
+validation is unchanged:
+
+                     train batch 0   train batch 1 | val batch 0
+    row 0 (stream 0)   s0[ 0: 8]  ->   s0[ 8:12]   |  s0[12:16]
+    row 1 (stream 1)   s1[ 0: 8]  ->   s1[ 8:12]   |  s1[12:16]
+    row 2 (stream 2)   s2[ 0: 8]  ->   s2[ 8:12]   |  s2[12:16]
+
+Row i still continues row i of the batch before, and every training character
+is a target exactly once per epoch; only the number of batches varies.
+
 The corpus is kept as one array of integer ids (a numpy array or a memory map);
 every batch is a view of it, sliced when asked for.
 """
@@ -31,6 +46,7 @@ import math
 import keras
 import numpy as np
 
+from charlstm.data.variable_lengths import VariableLengthBatches, draw_epoch_lengths
 from charlstm.utils.checks import InputError, check_count
 
 
@@ -122,19 +138,36 @@ class StatefulBatches:
         sequence_length: int. Characters per window (time steps per batch).
         validation_split: float in (0, 0.5). Share of every stream's windows kept,
             from its tail, for validation (at least one window).
+        variable_length: bool. Cut every epoch's training part into batches of
+            lengths drawn as AWD-LSTM does (`train_batches`, `draw_epoch_lengths`).
+        variable_length_std: float. Standard deviation of the drawn lengths.
+        seed: int. With `epoch`, picks the drawn lengths.
 
     Attributes:
-        train: `StreamBatches`. The training batches, for `model.fit`.
+        train: `StreamBatches`. The training batches of `sequence_length`, for
+            `model.fit` (with `variable_length`, the region that
+            `train_batches(epoch)` cuts otherwise).
         validation: `StreamBatches`. The validation batches, from the stream tails.
 
     Example:
     >>> batches = StatefulBatches(np.arange(1000) % 7, batch_size=4,
     ...                           sequence_length=10, validation_split=0.1)
     >>> x, y = batches.train[0]  # (4, 10) each; y[:, :-1] == x[:, 1:]
+    >>> varied = StatefulBatches(np.arange(1000) % 7, 4, 10, 0.1,
+    ...                          variable_length=True)
+    >>> x, y = varied.train_batches(epoch=0)[0]  # (4, length) each
     """
 
     def __init__(
-        self, ids, batch_size: int, sequence_length: int, validation_split=0.05
+        self,
+        ids,
+        batch_size: int,
+        sequence_length: int,
+        validation_split=0.05,
+        *,
+        variable_length: bool = False,
+        variable_length_std: float = 5.0,
+        seed: int = 0,
     ):
         ids = _as_ids(ids)
         check_count("batch_size", batch_size)
@@ -143,6 +176,11 @@ class StatefulBatches:
             raise InputError(
                 "`validation_split` must be in (0, 0.5). "
                 f"Received: {validation_split!r}"
+            )
+        if not 0 <= variable_length_std < math.inf:
+            raise InputError(
+                "`variable_length_std` must be a number >= 0. "
+                f"Received: variable_length_std={variable_length_std!r}"
             )
         minimum = minimum_corpus_length(batch_size, sequence_length)
         if len(ids) < minimum:
@@ -155,6 +193,10 @@ class StatefulBatches:
         self.batch_size = int(batch_size)
         self.sequence_length = int(sequence_length)
         self.validation_split = float(validation_split)
+        self.variable_length = bool(variable_length)
+        self.variable_length_std = float(variable_length_std)
+        self.seed = int(seed)
+        self._lengths = (None, None)  # the last epoch asked for, its lengths
 
         windows = (len(ids) - 1) // batch_size // sequence_length  # per stream
         stream_length = windows * sequence_length
@@ -176,6 +218,35 @@ class StatefulBatches:
     def kept_characters(self) -> int:
         """Number of characters used as targets (train plus validation)."""
         return self.inputs.size
+
+    def epoch_lengths(self, epoch: int) -> np.ndarray:
+        """The lengths of the training batches of `epoch` (0-based), read-only:
+        `sequence_length` each, or with `variable_length` drawn for the epoch."""
+        if self._lengths[0] == epoch:
+            return self._lengths[1]
+        total = self.train.count * self.sequence_length  # per stream
+        if self.variable_length:
+            lengths = draw_epoch_lengths(
+                total, self.sequence_length, self.variable_length_std, self.seed, epoch
+            )
+        else:
+            lengths = np.full(self.train.count, self.sequence_length)
+        lengths.flags.writeable = False
+        self._lengths = (epoch, lengths)
+        return lengths
+
+    def train_batches(self, epoch: int) -> StreamBatches | VariableLengthBatches:
+        """The training batches of `epoch`: `train`, or with `variable_length`
+        the training part cut at the epoch's lengths."""
+        if not self.variable_length:
+            return self.train
+        return VariableLengthBatches(
+            self.inputs, self.targets, self.epoch_lengths(epoch)
+        )
+
+    def steps_per_epoch(self, epoch: int) -> int:
+        """The number of training batches of `epoch`."""
+        return len(self.epoch_lengths(epoch))
 
     def shard(self, index: int, num_shards: int) -> StatefulBatches:
         """The streams of one shard, for splitting work across replicas.

@@ -15,6 +15,13 @@ Every `history_every` batches of the run, and at every epoch's end, a row of
 `batch_history.csv` gets the mean loss of the batches since the row before
 (`BatchHistory`).
 
+With `variable_length` batches (`StatefulBatches.train_batches`), every epoch
+has its own lengths and number of batches, a pure function of the epoch, so a
+resumed run cuts its epoch as the uninterrupted run did; each batch trains at
+the learning rate times its length over `sequence_length`
+(`charlstm.training.schedule.scaled_learning_rate`), and callbacks' `steps`
+parameter is the current epoch's number of batches.
+
 States are reset at the start of every epoch (not when resuming inside one).
 Validation continues every stream from where training left it; after a time
 budget stops an epoch early, the streams are not at the end of their training
@@ -36,6 +43,7 @@ from charlstm.training.run_dir import (
     batch_history_row,
     history_row,
 )
+from charlstm.training.schedule import scaled_learning_rate
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -175,6 +183,10 @@ class _Callbacks:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             callback.set_model(model)
+        self.set_params(**params)
+
+    def set_params(self, **params):
+        for callback in self.callbacks:
             callback.set_params({**params, "verbose": 0})
 
     def __getattr__(self, hook):
@@ -215,9 +227,10 @@ def train_epochs(
         The progress at the end: every finished epoch's row in its history.
     """
     model = steps.model
-    x, y = batches.train.as_arrays()  # (batches * B, T) each, batch-major
+    if not batches.variable_length:
+        x, y = batches.train.as_arrays()  # (batches * B, T) each, batch-major
     x_val, y_val = batches.validation.as_arrays()
-    size, count = batches.batch_size, len(batches.train)
+    size, count = batches.batch_size, batches.steps_per_epoch(progress.epoch)
     callback_list = _Callbacks(callbacks, model, epochs=epochs, steps=count)
     checkpointer = checkpointer or Checkpointer(None, {})
     batch_history = batch_history or BatchHistory()
@@ -227,6 +240,10 @@ def train_epochs(
     callback_list.on_train_begin()
     while progress.epoch < epochs and not model.stop_training:
         epoch = progress.epoch
+        train = batches.train_batches(epoch)
+        if len(train) != count:  # variable lengths: this epoch's own number
+            count = len(train)
+            callback_list.set_params(epochs=epochs, steps=count)
         if progress.batch == 0:
             steps.reset_states()
             progress.loss_sum = 0.0
@@ -236,8 +253,14 @@ def train_epochs(
             callback_list.on_train_batch_begin(index)
             if index == 0:
                 progress.learning_rate = current_learning_rate(model)
-            rows = slice(index * size, (index + 1) * size)
-            loss = steps.train(x[rows], y[rows])
+            if batches.variable_length:
+                x_batch, y_batch = train[index]  # (B, length) each
+                factor = x_batch.shape[1] / batches.sequence_length
+                with scaled_learning_rate(model, factor):
+                    loss = steps.train(x_batch, y_batch)
+            else:
+                rows = slice(index * size, (index + 1) * size)
+                loss = steps.train(x[rows], y[rows])
             progress.loss_sum += loss
             progress.batch, step = index + 1, step + 1
             callback_list.on_train_batch_end(

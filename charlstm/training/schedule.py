@@ -6,16 +6,23 @@
   zero at the end of the run, which is the last epoch or the end of the time
   budget, whichever comes first (`DecayToZero`, a callback, because that end is
   only known once training runs).
+
+With `DataConfig.variable_length`, epochs have varying numbers of batches: the
+optimizer's rate is a plain float, which "exponential" decays per epoch with
+`DecayPerEpoch`, and every batch's rate is scaled by its length over
+`sequence_length` (`scaled_learning_rate`, AWD-LSTM's rescaling) on top of
+whatever the schedule set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import keras
 
 from charlstm.config import AUTO_WARMUP_STEPS, ModelConfig
-from charlstm.training.callbacks import global_step
+from charlstm.training.callbacks import current_learning_rate, global_step
 from charlstm.utils.checks import InputError
 
 
@@ -35,15 +42,21 @@ _OPTIMIZERS = {
 }
 
 
-def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
+def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int | None):
     """The learning rate the optimizer is built with.
 
     "exponential": constant, or decayed by `lr_decay` once per epoch. "cosine" and
     "linear": a plain float, which `charlstm.training.schedule.DecayToZero` sets
     every batch
     (its horizon, the end of the run, is only known when training starts).
+    `steps_per_epoch=None` (epochs of varying length): always a plain float, for
+    `DecayPerEpoch` to decay and `scaled_learning_rate` to scale.
     """
-    if config.lr_schedule != "exponential" or config.lr_decay == 1.0:
+    if (
+        config.lr_schedule != "exponential"
+        or config.lr_decay == 1.0
+        or steps_per_epoch is None
+    ):
         return config.learning_rate
     return keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate,
@@ -54,12 +67,13 @@ def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
 
 
 def compile_model(
-    model: keras.Model, config: ModelConfig, steps_per_epoch: int
+    model: keras.Model, config: ModelConfig, steps_per_epoch: int | None
 ) -> keras.Model:
     """Compiles with the config's optimizer (with clipnorm) and sparse cross-entropy.
 
     `weight_decay` is Keras's decoupled weight decay; AdamW's own default (0.004)
-    is not used, so "adamw" with `weight_decay=0` is Adam.
+    is not used, so "adamw" with `weight_decay=0` is Adam. `steps_per_epoch` is
+    None where epochs vary in length (`learning_rate_schedule`).
     """
     # None skips Keras's decay step entirely; AdamW insists on a float.
     decay = config.weight_decay or (0.0 if config.optimizer == "adamw" else None)
@@ -126,3 +140,41 @@ class DecayToZero(keras.callbacks.Callback):
 
 
 CosineLearningRate = DecayToZero  # its name before "linear" was added
+
+
+class DecayPerEpoch(keras.callbacks.Callback):
+    """Sets the learning rate to `learning_rate * decay ** epoch` at the start of
+    every epoch: the "exponential" schedule where epochs vary in length (a
+    Keras `ExponentialDecay` counts batches, not epochs).
+
+    Args:
+        learning_rate: float. The rate of the first epoch.
+        decay: float. The factor per epoch.
+    """
+
+    def __init__(self, learning_rate: float, decay: float):
+        super().__init__()
+        self.learning_rate = float(learning_rate)
+        self.decay = float(decay)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate = self.learning_rate * self.decay**epoch
+
+
+@contextlib.contextmanager
+def scaled_learning_rate(model: keras.Model, factor: float):
+    """Multiplies the optimizer's learning rate by `factor` inside the block and
+    restores it after: AWD-LSTM's rescaling of a batch of variable length by
+    length / sequence_length, on top of the rate a schedule set for the batch.
+
+    The rate must be a variable (a float when compiled), not a Keras schedule.
+    """
+    if factor == 1.0:
+        yield
+        return
+    rate = current_learning_rate(model)
+    model.optimizer.learning_rate = rate * factor
+    try:
+        yield
+    finally:
+        model.optimizer.learning_rate = rate

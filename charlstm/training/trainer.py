@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 from charlstm import __version__
-from charlstm.config import RunConfig
+from charlstm.config import DataConfig, RunConfig, TrainingConfig
 from charlstm.data.batches import StatefulBatches
 from charlstm.data.corpus import Corpus, TextStats, load_corpus
 from charlstm.data.vocabulary import Vocabulary
@@ -49,7 +49,12 @@ from charlstm.training.run_dir import (
     recorded_sources,
     rewind_batch_history,
 )
-from charlstm.training.schedule import DecayToZero, compile_model, warmup_batches
+from charlstm.training.schedule import (
+    DecayPerEpoch,
+    DecayToZero,
+    compile_model,
+    warmup_batches,
+)
 from charlstm.training.strategy import is_chief, make_strategy
 from charlstm.training.tensorboard import TensorBoard
 from charlstm.utils.checks import InputError
@@ -133,7 +138,9 @@ def train(
         config: RunConfig or None. Model, data and training settings (defaults if
             None). When resuming, only its `training` section is used.
             `config.data.tokens="word"` trains on word-level tokens
-            (`charlstm.data.tokens`) instead of characters.
+            (`charlstm.data.tokens`) instead of characters;
+            `config.data.variable_length` cuts every epoch at lengths drawn as
+            AWD-LSTM does (`charlstm.data.batches`), on one device.
         resume: bool. Continue the run in `run_dir` from its last checkpoint.
         force: bool. Start a new run in `run_dir` even if it holds one.
         time_budget: float or None. Stop after this many seconds of training, at a
@@ -166,6 +173,8 @@ def train(
             "`checkpoint_every` must be a positive number of seconds or None. "
             f"Received: checkpoint_every={checkpoint_every!r}"
         )
+    if config is not None and not resume:
+        _check_variable_length(config.data, config.training)
     files = RunFiles(run_dir) if run_dir is not None else None
     # Before anything else runs on TensorFlow: devices are configured at start-up.
     strategy = make_strategy(_distribute(files, resume, config))
@@ -240,9 +249,9 @@ def _new(corpus, text, config: RunConfig, time_budget, on_corpus) -> _Run:
     if on_corpus is not None:
         on_corpus(loaded.stats)
     model = build_model(
-        config.model, data.batch_size, data.sequence_length, for_training=True
+        config.model, data.batch_size, _training_length(data), for_training=True
     )
-    compile_model(model, config.model, len(batches.train))
+    compile_model(model, config.model, _steps_per_epoch(batches))
     budget = TimeBudget(time_budget) if time_budget is not None else None
     progress = Progress(budget_seconds=time_budget)
     fingerprint = corpus_fingerprint(config.data.sources, loaded.ids)
@@ -301,9 +310,9 @@ def _on_this_machine(model, config: RunConfig, corpus: Corpus):
         return model
     data = config.data
     rebuilt = build_model(
-        config.model, data.batch_size, data.sequence_length, for_training=True
+        config.model, data.batch_size, _training_length(data), for_training=True
     )
-    compile_model(rebuilt, config.model, len(_batches(config, corpus).train))
+    compile_model(rebuilt, config.model, _steps_per_epoch(_batches(config, corpus)))
     copy_training_state(model, rebuilt)
     return rebuilt
 
@@ -321,9 +330,36 @@ def _check_corpus(files, saved: dict, found: dict, allow_new_corpus: bool) -> No
 
 def _batches(config: RunConfig, corpus: Corpus) -> StatefulBatches:
     data = config.data
+    # Variable lengths are drawn from the epoch alone (the default seed), not
+    # from `random_seed`, which a resumed run may change: the epoch it resumes
+    # in must be cut as before.
     return StatefulBatches(
-        corpus.ids, data.batch_size, data.sequence_length, data.validation_split
+        corpus.ids,
+        data.batch_size,
+        data.sequence_length,
+        data.validation_split,
+        variable_length=data.variable_length,
+        variable_length_std=data.variable_length_std,
     )
+
+
+def _training_length(data: DataConfig) -> int | None:
+    """The training model's time steps: any with variable lengths."""
+    return None if data.variable_length else data.sequence_length
+
+
+def _steps_per_epoch(batches: StatefulBatches) -> int | None:
+    """What `compile_model` is told: None where epochs vary in length."""
+    return None if batches.variable_length else len(batches.train)
+
+
+def _check_variable_length(data: DataConfig, training: TrainingConfig) -> None:
+    if data.variable_length and training.distribute != "none":
+        raise InputError(
+            "`variable_length` needs distribute='none': the replicas of "
+            "tf.distribute train batches of one length. Received: "
+            f"variable_length=True, distribute={training.distribute!r}"
+        )
 
 
 def _fit(
@@ -331,6 +367,7 @@ def _fit(
 ) -> TrainResult:
     config, corpus, model, progress = run.config, run.corpus, run.model, run.progress
     data, training = config.data, config.training
+    _check_variable_length(data, training)  # a resumed run's data and training
     batches = _batches(config, corpus)
     if strategy is None:
         steps = KerasSteps(model, data.batch_size)
@@ -341,7 +378,7 @@ def _fit(
             config.model,
             data.batch_size,
             data.sequence_length,
-            lambda m: compile_model(m, config.model, len(batches.train)),
+            lambda m: compile_model(m, config.model, _steps_per_epoch(batches)),
         )
     devices = LAYER_KINDS[layer_kind(steps.model)]
     if strategy is not None:
@@ -349,7 +386,11 @@ def _fit(
     progress.devices = devices
     if on_start is not None:
         on_start(devices)
+    # Variable lengths: every epoch has its own number of batches, all known.
+    total_steps = sum(batches.steps_per_epoch(e) for e in range(training.epochs))
     chars_per_batch = data.batch_size * data.sequence_length
+    if data.variable_length and total_steps:  # the run's mean
+        chars_per_batch = batches.train.characters * training.epochs / total_steps
     for callback in callbacks or []:
         if isinstance(callback, SampleText):
             callback.bind(corpus.vocabulary, config.model)
@@ -359,7 +400,6 @@ def _fit(
     all_callbacks = [EpochStats(chars_per_batch)]
     all_callbacks += [budget] if budget else []
     if config.model.lr_schedule != "exponential":
-        total_steps = training.epochs * len(batches.train)
         all_callbacks.append(
             DecayToZero(
                 config.model.learning_rate,
@@ -368,6 +408,10 @@ def _fit(
                 budget,
                 shape=config.model.lr_schedule,
             )
+        )
+    elif data.variable_length and config.model.lr_decay != 1.0:
+        all_callbacks.append(
+            DecayPerEpoch(config.model.learning_rate, config.model.lr_decay)
         )
     if verbose:
         all_callbacks.append(

@@ -19,6 +19,13 @@ from charlstm.data.batches import (
     WindowDataset,
     minimum_corpus_length,
 )
+from charlstm.data.variable_lengths import (
+    FULL_LENGTH_PROBABILITY,
+    LENGTH_MULTIPLE,
+    VariableLengthBatches,
+    draw_lengths,
+    length_bounds,
+)
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
@@ -329,6 +336,220 @@ def test_stream_batches_are_a_keras_py_dataset():
         batches.train[len(batches.train)]
     with pytest.raises(IndexError):
         batches.validation[-len(batches.validation) - 1]
+
+
+# Variable lengths (AWD-LSTM's variable truncation) -----------------------------
+
+
+@st.composite
+def variable_layouts(draw):
+    """(layout, std, seed, epoch): lengths that vary and corpora of many batches."""
+    batch_size = draw(st.integers(1, 5))
+    sequence_length = draw(st.integers(1, 30))
+    extra = draw(st.integers(0, 600))
+    validation_split = draw(st.floats(0.01, 0.3))
+    n = minimum_corpus_length(batch_size, sequence_length) + extra
+    std = draw(st.sampled_from([0.0, 2.0, 5.0, 20.0]))
+    seed, epoch = draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 1000))
+    return (n, batch_size, sequence_length, validation_split), std, seed, epoch
+
+
+def make_variable(layout, std, seed):
+    n, batch_size, sequence_length, validation_split = layout
+    ids = np.arange(n, dtype=np.int64)
+    batches = StatefulBatches(
+        ids,
+        batch_size,
+        sequence_length,
+        validation_split,
+        variable_length=True,
+        variable_length_std=std,
+        seed=seed,
+    )
+    return ids, batches
+
+
+@SETTINGS
+@given(variable_layouts())
+def test_variable_rows_continue_the_same_row_of_the_batch_before(example):
+    layout, std, seed, epoch = example
+    ids, batches = make_variable(layout, std, seed)
+    train = batches.train_batches(epoch)
+    assert isinstance(train, VariableLengthBatches)
+    stream_length = batches.inputs.shape[1]
+    x0, _ = train[0]
+    # The first batch starts every stream; each row is a run of consecutive ids.
+    np.testing.assert_array_equal(
+        x0[:, 0], np.arange(batches.batch_size) * stream_length
+    )
+    for (x0, _), (x1, _) in pairwise(all_batches(train)):
+        np.testing.assert_array_equal(np.diff(x1, axis=1), 1)
+        np.testing.assert_array_equal(x1[:, 0], x0[:, -1] + 1)
+    # Validation continues every stream right after the epoch's last batch.
+    last_x, _ = train[len(train) - 1]
+    np.testing.assert_array_equal(batches.validation[0][0][:, 0], last_x[:, -1] + 1)
+
+
+@SETTINGS
+@given(variable_layouts())
+def test_variable_every_kept_character_is_a_target_once_per_epoch(example):
+    layout, std, seed, epoch = example
+    ids, batches = make_variable(layout, std, seed)
+    train = batches.train_batches(epoch)
+    targets = np.concatenate(
+        [
+            y.ravel()
+            for split in (train, batches.validation)
+            for _, y in all_batches(split)
+        ]
+    )
+    np.testing.assert_array_equal(
+        np.sort(targets), np.arange(1, batches.kept_characters + 1)
+    )
+    assert train.characters == batches.train.characters
+    assert batches.steps_per_epoch(epoch) == len(train)
+    for x, y in all_batches(train):
+        np.testing.assert_array_equal(y, x + 1)
+        assert x.dtype == y.dtype == np.int32 and x.flags.c_contiguous
+
+
+@SETTINGS
+@given(variable_layouts())
+def test_variable_lengths_are_bounded_and_from_the_rounded_set(example):
+    layout, std, seed, epoch = example
+    sequence_length = layout[2]
+    ids, batches = make_variable(layout, std, seed)
+    lengths = batches.epoch_lengths(epoch)
+    shortest, longest = length_bounds(sequence_length)
+    assert (shortest, longest) == (min(5, sequence_length), 2 * sequence_length)
+    rounded = {
+        length
+        for length in range(shortest, longest + 1)
+        if (length - sequence_length) % LENGTH_MULTIPLE == 0
+    } | {shortest, longest}
+    assert set(lengths[:-1].tolist()) <= rounded
+    # The last batch is what is left of the training part.
+    assert 1 <= lengths[-1] <= longest
+    assert lengths.sum() == len(batches.train) * sequence_length
+    np.testing.assert_array_equal(
+        [x.shape[1] for x, _ in all_batches(batches.train_batches(epoch))], lengths
+    )
+
+
+@SETTINGS
+@given(variable_layouts())
+def test_variable_lengths_are_a_function_of_seed_and_epoch(example):
+    layout, std, seed, epoch = example
+    ids, batches = make_variable(layout, std, seed)
+    ids, again = make_variable(layout, std, seed)
+    # Asked in any order, by a new object (a resumed run): the same cut.
+    later = again.epoch_lengths(epoch + 1)
+    np.testing.assert_array_equal(
+        again.epoch_lengths(epoch), batches.epoch_lengths(epoch)
+    )
+    np.testing.assert_array_equal(batches.epoch_lengths(epoch + 1), later)
+    for (x0, y0), (x1, y1) in zip(
+        all_batches(batches.train_batches(epoch)),
+        all_batches(again.train_batches(epoch)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(x0, x1)
+        np.testing.assert_array_equal(y0, y1)
+
+
+def test_variable_lengths_differ_between_epochs_and_seeds():
+    ids, batches = make_variable((20_001, 4, 50, 0.05), 5.0, 0)
+    ids, other = make_variable((20_001, 4, 50, 0.05), 5.0, 1)
+    epochs = [batches.epoch_lengths(e).tolist() for e in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2]
+    assert other.epoch_lengths(0).tolist() != epochs[0]
+    assert len({len(lengths) for lengths in epochs}) > 1  # batches per epoch vary
+    with pytest.raises(ValueError):  # read-only: a caller cannot change the cut
+        batches.epoch_lengths(0)[0] = 1
+
+
+def test_variable_lengths_draw_the_base_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    count, sequence_length, std = 200_000, 100, 5.0
+    lengths = draw_lengths(rng, count, sequence_length, std)
+    short = lengths < 0.75 * sequence_length  # drawn around 50 rather than 100
+    # Binomial standard deviation of the share: sqrt(0.05 * 0.95 / count) ~ 0.0005.
+    assert abs(short.mean() - (1 - FULL_LENGTH_PROBABILITY)) < 0.003
+    # Around each base with AWD's spread (rounding to multiples of 5 adds 5^2/12).
+    for values, mean in ((lengths[~short], 100), (lengths[short], 50)):
+        assert abs(values.mean() - mean) < 0.2
+        assert values.std() == pytest.approx(np.sqrt(std**2 + 25 / 12), rel=0.05)
+    # std 0: exactly the two bases.
+    exact = draw_lengths(rng, 1000, sequence_length, 0.0)
+    assert set(exact.tolist()) == {50, 100}
+
+
+def test_variable_lengths_are_clipped_at_the_bounds():
+    rng = np.random.default_rng(0)
+    lengths = draw_lengths(rng, 10_000, 10, 50.0)
+    assert lengths.min() == 5 and lengths.max() == 20
+    assert set(lengths.tolist()) == {5, 10, 15, 20}
+    # Shorter than 5: from 3 to 6, on the grid 3 + 5k (so 3 itself, and 6).
+    tiny = draw_lengths(rng, 10_000, 3, 50.0)
+    assert set(tiny.tolist()) == {3, 6}
+
+
+@SETTINGS
+@given(layouts(), st.floats(0, 30), st.integers(0, 100))
+def test_variable_length_off_is_todays_layout(layout, std, epoch):
+    n, batch_size, sequence_length, validation_split = layout
+    ids = (np.arange(n) % 251).astype(np.uint8)
+    today = StatefulBatches(ids, batch_size, sequence_length, validation_split)
+    off = StatefulBatches(
+        ids,
+        batch_size,
+        sequence_length,
+        validation_split,
+        variable_length=False,
+        variable_length_std=std,
+        seed=epoch,
+    )
+    assert off.train_batches(epoch) is off.train
+    np.testing.assert_array_equal(off.epoch_lengths(epoch), sequence_length)
+    assert off.steps_per_epoch(epoch) == len(today.train)
+    for split in ("train", "validation"):
+        for a, b in zip(
+            getattr(off, split).as_arrays(),
+            getattr(today, split).as_arrays(),
+            strict=True,
+        ):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def test_variable_validation_is_unchanged():
+    ids = np.arange(5001)
+    fixed = StatefulBatches(ids, 4, 10, 0.1)
+    ids, varied = make_variable((5001, 4, 10, 0.1), 5.0, 0)
+    for a, b in zip(
+        fixed.validation.as_arrays(), varied.validation.as_arrays(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_variable_shard_batches_are_the_matching_rows():
+    ids, batches = make_variable((3001, 6, 10, 0.1), 5.0, 0)
+    shard = batches.shard(1, 3)
+    np.testing.assert_array_equal(shard.epoch_lengths(2), batches.epoch_lengths(2))
+    for (x, y), (px, py) in zip(
+        all_batches(batches.train_batches(2)),
+        all_batches(shard.train_batches(2)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(px, x[2:4])
+        np.testing.assert_array_equal(py, y[2:4])
+
+
+@pytest.mark.parametrize("std", [-1.0, float("nan"), float("inf")])
+def test_variable_length_std_must_be_a_number_at_least_0(std):
+    with pytest.raises(ValueError, match="variable_length_std"):
+        StatefulBatches(
+            np.arange(1000), 2, 5, variable_length=True, variable_length_std=std
+        )
 
 
 # WindowDataset -------------------------------------------------------------------
