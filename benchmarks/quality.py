@@ -65,8 +65,10 @@ DEFAULT_PACKAGE = "nltk"
 CANDIDATES = {
     "charlstm": {
         "default": {},
-        "lr-x0.5": {"learning_rate": 0.5},  # factors of the default rate
-        "lr-x2": {"learning_rate": 2.0},
+        # Layer normalisation inside the cell (Ba, Kiros and Hinton 2016).
+        "ln_lstm": {"cell": "ln_lstm"},
+        # AWD-LSTM's variable truncation (Merity, Keskar and Socher 2018).
+        "variable_length": {"variable_length": True},
         "2x512": {"units": 512},
     },
     "gpt2": {
