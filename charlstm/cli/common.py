@@ -158,3 +158,23 @@ def add_strict_option(parser, default: bool) -> None:
 
 def add_json_option(parser, what: str) -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def dynamic_config(args, backend: str):
+    """The `DynamicConfig` of the flags with --dynamic (None without it)."""
+    from charlstm.cli.options import dataclass_values, flag
+    from charlstm.eval.dynamic import DynamicConfig
+
+    given = dataclass_values(args, DynamicConfig)
+    if not args.dynamic:
+        named = [*given, *(["statistics_corpus"] if args.statistics_corpus else [])]
+        if named:
+            raise UsageError(f"{flag(named[0])} goes with --dynamic")
+        return None
+    if backend != "lstm":
+        raise UsageError(f"--dynamic supports LSTM runs; Received: backend={backend!r}")
+    try:
+        return DynamicConfig(**given)
+    except InputError as error:
+        named = [n for n in given if f"`{n}`" in str(error)]
+        raise UsageError(f"{flag(named[0]) + ': ' if named else ''}{error}") from None

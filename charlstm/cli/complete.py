@@ -3,6 +3,10 @@ reading one JSON request per line on stdin (for editors).
 
 Runs on the numpy engine and does not import TensorFlow when the run has its
 `engine.npz`.
+
+With `--dynamic` (LSTM runs), the model first adapts its weights to the text it
+completes by dynamic evaluation (`charlstm.infer.adaptation`), whose flags come
+from `DynamicConfig`'s fields as in `charlstm evaluate --dynamic`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from charlstm.cli.common import (
     add_run_arguments,
     add_sampling_options,
     add_strict_option,
+    dynamic_config,
     load_generator,
     note_outside,
 )
@@ -80,11 +85,59 @@ def add_parser(commands):
     c.add_argument(
         "--serve", action="store_true", help="answer JSON requests from stdin"
     )
+    add_dynamic_options(c)
     return c
 
 
+def add_dynamic_options(parser) -> None:
+    """`--dynamic`, `DynamicConfig`'s flags and `--statistics-corpus`."""
+    from charlstm.cli.options import add_dataclass_options
+    from charlstm.eval.dynamic import DynamicConfig
+
+    d = parser.add_argument_group("dynamic evaluation (LSTM runs)")
+    d.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="adapt the weights to the text before the cursor first (dynamic "
+        "evaluation, Krause et al. 2018: each segment read, then one gradient "
+        "step on it), and complete with the adapted weights; with --serve, "
+        "requests that extend the last one's text learn only what is new",
+    )
+    add_dataclass_options(d, DynamicConfig)
+    d.add_argument(
+        "--statistics-corpus",
+        nargs="+",
+        metavar="PATH",
+        help="training text for the rms variant's gradient statistics (default: "
+        "the run's own corpus)",
+    )
+
+
+def _dynamic_config(args):
+    """The `DynamicConfig` of the flags with --dynamic (None without it)."""
+    from charlstm.backends import run_backend
+
+    return dynamic_config(args, run_backend(args.run_dir))
+
+
+def adaptive_completer(args, generator, config):
+    """An `AdaptiveCompleter` of the run (None without a config); the rms
+    variant's statistics measured on the training text."""
+    from charlstm.eval.dynamic import gradient_statistics, statistics_text
+    from charlstm.infer.adaptation import Adapter, AdaptiveCompleter
+
+    if config is None:
+        return None
+    ms = None
+    if config.variant == "rms":
+        text, _ = statistics_text(args.run_dir, args.statistics_corpus)
+        ms = gradient_statistics(generator, text, config)
+    return AdaptiveCompleter(Adapter(generator, config, ms))
+
+
 def complete_request(generator, request: dict, defaults: dict):
-    """Completes one request (its fields over `defaults`).
+    """Completes one request (its fields over `defaults`) with `generator`: a
+    `TextGenerator`, or an `AdaptiveCompleter` (--dynamic).
 
     Returns:
         (list of Completion, the settings used).
@@ -171,15 +224,17 @@ def run(args) -> int:
         "strict": args.strict,
         "confidence": args.confidence,
     }
+    config = _dynamic_config(args)
     generator = load_generator(args)
+    completer = adaptive_completer(args, generator, config) or generator
     if args.serve:
-        return serve(generator, defaults, sys.stdin, sys.stdout)
+        return serve(completer, defaults, sys.stdin, sys.stdout)
     if args.json:
-        print(json.dumps(answer(generator, {}, defaults)))
+        print(json.dumps(answer(completer, {}, defaults)))
         return 0
     if not (args.strict and generator.vocabulary.unknown(context + args.prefix)):
         note_outside(generator, context + args.prefix)
-    found, _ = complete_request(generator, {}, defaults)
+    found, _ = complete_request(completer, {}, defaults)
     line = args.prefix.split("\n")[-1]
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     for completion in found:

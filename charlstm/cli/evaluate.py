@@ -15,16 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 from charlstm.cli.common import (
-    UsageError,
     add_json_option,
     add_run_arguments,
+    dynamic_config,
     load_generator,
     note,
 )
-from charlstm.utils.checks import InputError
 
 KEYS = (
     "loss",
@@ -83,7 +81,7 @@ def run(args) -> int:
     from charlstm.training.run_dir import RunFiles
 
     backend = run_backend(args.run_dir)
-    config = _dynamic_config(args, backend)
+    config = dynamic_config(args, backend)
     generator = load_generator(args)
     data = run_config_class(backend).load(RunFiles(args.run_dir).config).data
     text = read_text(args.corpus, data, pattern=args.pattern)
@@ -103,50 +101,20 @@ def _note_dropped(scores: dict) -> None:
         )
 
 
-def _dynamic_config(args, backend: str):
-    """The `DynamicConfig` of the flags with --dynamic (None without it)."""
-    from charlstm.cli.options import dataclass_values, flag
-    from charlstm.eval.dynamic import DynamicConfig
-
-    given = dataclass_values(args, DynamicConfig)
-    if not args.dynamic:
-        named = [*given, *(["statistics_corpus"] if args.statistics_corpus else [])]
-        if named:
-            raise UsageError(f"{flag(named[0])} goes with --dynamic")
-        return None
-    if backend != "lstm":
-        raise UsageError(f"--dynamic supports LSTM runs; Received: backend={backend!r}")
-    try:
-        return DynamicConfig(**given)
-    except InputError as error:
-        named = [n for n in given if f"`{n}`" in str(error)]
-        raise UsageError(f"{flag(named[0]) + ': ' if named else ''}{error}") from None
-
-
-def _statistics_text(args, data, config) -> tuple[str | None, str | None]:
+def _statistics_text(args, config) -> tuple[str | None, str | None]:
     """The training text of the rms variant's statistics, and where it came from:
     --statistics-corpus, else the run's own corpus (None for sgd)."""
-    from charlstm.data.corpus import default_corpus_paths, read_text
+    from charlstm.eval.dynamic import statistics_text
 
     if config.variant != "rms":
         return None, None
-    if args.statistics_corpus:
-        return read_text(args.statistics_corpus, data), " ".join(args.statistics_corpus)
-    sources = data.sources or [str(p) for p in default_corpus_paths()]
-    missing = [s for s in sources if not Path(s).exists()]
-    if missing:
-        raise UsageError(
-            f"the run's corpus {missing[0]!r} is not found: give --statistics-corpus "
-            "(training text for the gradient statistics), or --variant sgd"
-        )
-    where = " ".join(data.sources) if data.sources else "the default corpus"
-    return read_text(sources, data), where
+    return statistics_text(args.run_dir, args.statistics_corpus)
 
 
 def _run_dynamic(args, generator, data, text: str, config) -> int:
     from charlstm.eval.dynamic import evaluate_dynamic
 
-    statistics, where = _statistics_text(args, data, config)
+    statistics, where = _statistics_text(args, config)
     bar = progress = None
     if len(text) >= PROGRESS_MIN:
         from tqdm.auto import tqdm

@@ -15,7 +15,8 @@ def add_parser(commands):
         "completion and inline completion (ghost text) that finish the current "
         "line, from a trained run on the numpy engine. Start it from an editor "
         "(docs/editors.md); its settings come from the editor (section "
-        '"charlstm": temperature, candidates, maxLength, mode). Needs '
+        '"charlstm": temperature, candidates, maxLength, mode, and dynamic to '
+        "learn the open file as you type). Needs "
         "pip install 'charlstm[lsp]'.",
     )
     add_run_arguments(c, engine=False)
@@ -26,5 +27,5 @@ def run(args) -> int:
     # First, so that a missing extra is reported before the run is loaded.
     from charlstm.serve.lsp import serve
 
-    serve(load_generator(args, engine="numpy"))
+    serve(load_generator(args, engine="numpy"), run_dir=args.run_dir)
     return 0

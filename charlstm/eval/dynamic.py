@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -108,6 +109,39 @@ def _context_inputs(vocabulary, ids) -> np.ndarray:
     """The inputs that predict `ids`: the text read after a newline."""
     context = vocabulary.encode(CONTEXT, strict=False)[:1]
     return np.concatenate([context if len(context) else [0], ids[:-1]]).astype(np.intp)
+
+
+def statistics_text(run_dir, sources=None) -> tuple[str, str]:
+    """Training text for the `rms` rule's gradient statistics, read and cleaned
+    as the run's corpus was, and where it came from.
+
+    Args:
+        run_dir: path. The run (its `config.json` says how it read its corpus).
+        sources: paths or None. Training text; None: the run's own corpus (the
+            default corpus if it was trained on that).
+
+    Returns:
+        (text, a description of its sources).
+
+    Example:
+    >>> text, where = statistics_text("runs/stdlib")
+    """
+    from charlstm.backends import run_backend, run_config_class
+    from charlstm.data.corpus import default_corpus_paths, read_text
+    from charlstm.training.run_dir import RunFiles
+
+    data = run_config_class(run_backend(run_dir)).load(RunFiles(run_dir).config).data
+    if sources:
+        return read_text(sources, data), " ".join(map(str, sources))
+    named = data.sources or [str(p) for p in default_corpus_paths()]
+    missing = [s for s in named if not Path(s).exists()]
+    if missing:
+        raise InputError(
+            f"the run's corpus {missing[0]!r} is not found: the rms variant needs "
+            "training text for its gradient statistics: give it (--statistics-corpus, "
+            "statistics_text=...), or use variant 'sgd'"
+        )
+    return read_text(named, data), " ".join(data.sources or ["the default corpus"])
 
 
 def gradient_statistics(generator, text: str, config: DynamicConfig) -> list:

@@ -7,6 +7,9 @@ sampling, line completion and `load`.
 - `sampling`: `Sampling` settings and the choice of the next id.
 - `generator`: `TextGenerator`, one sampling loop on any engine.
 - `completion`: line completion by beam search, with a cache of warmed states.
+- `states`: warmed states along a document as it is edited.
+- `adaptation`: weights that learn the text being completed (dynamic
+  evaluation, `charlstm.eval.dynamic`), for `complete --dynamic` and the LSP.
 - `load`: a run directory -> a generator on the chosen engine.
 
 Nothing here imports TensorFlow unless the Keras engine is asked for.

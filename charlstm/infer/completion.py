@@ -98,6 +98,7 @@ class Completer:
         self.end_id = vocabulary.encode("\n", strict=False)
         self.end_id = int(self.end_id[0]) if len(self.end_id) else -1
         self.fed = 0  # characters fed by the last request (for tests and stats)
+        self.last_ids = None  # the ids the last request read (dynamic evaluation)
         self._lines = ("", vocabulary.encode("", strict=False))  # text to a newline
 
     def encode(self, text: str) -> np.ndarray:
@@ -119,7 +120,40 @@ class Completer:
         """Sets the engine to one stream that has read `ids`; returns its next-id
         probabilities (1, vocab)."""
         probs, self.fed = self.cache.warm(self.engine, ids, self.end_id)
+        self.last_ids = ids
         return probs
+
+    def read(self, prefix: str, context: str = "", strict: bool = False):
+        """What `complete` reads of `context + prefix`: the ids it feeds, and
+        the tail it does not (word mode's last token, spelt out again by the
+        completion; "" in character mode).
+
+        Characters outside the vocabulary raise a ValueError if `strict`, else
+        they are dropped with an `UnknownCharactersWarning` (a vocabulary with
+        an unknown id reads them as it).
+
+        Returns:
+            (1-D int array, str).
+        """
+        if not isinstance(prefix, str) or not isinstance(context, str):
+            raise InputError(
+                f"`prefix` and `context` must be strings. Received: prefix={prefix!r}"
+            )
+        text = context + prefix
+        unknown = self.vocabulary.unknown(text)
+        if unknown and not strict:
+            warnings.warn(
+                f"dropped {len(unknown)} character(s) not in the vocabulary: "
+                + ", ".join(repr(c) for c in unknown[:20]),
+                UnknownCharactersWarning,
+                stacklevel=3,
+            )
+        if unknown:
+            if strict:
+                self.vocabulary.encode(text)  # raises the ValueError listing them
+            text = text.translate(dict.fromkeys(map(ord, unknown)))
+        tail = text[len(text) - self.vocabulary.partial_suffix(text) :]
+        return self.encode(text[: len(text) - len(tail)]), tail
 
     def complete(
         self,
@@ -176,25 +210,7 @@ class Completer:
                 "`beam_width` must be an integer >= num_candidates. "
                 f"Received: beam_width={beam_width!r}, num_candidates={num_candidates}"
             )
-        if not isinstance(prefix, str) or not isinstance(context, str):
-            raise InputError(
-                f"`prefix` and `context` must be strings. Received: prefix={prefix!r}"
-            )
-        text = context + prefix
-        unknown = self.vocabulary.unknown(text)
-        if unknown and not strict:
-            warnings.warn(
-                f"dropped {len(unknown)} character(s) not in the vocabulary: "
-                + ", ".join(repr(c) for c in unknown[:20]),
-                UnknownCharactersWarning,
-                stacklevel=2,
-            )
-        if unknown:
-            if strict:
-                self.vocabulary.encode(text)  # raises the ValueError listing them
-            text = text.translate(dict.fromkeys(map(ord, unknown)))
-        tail = text[len(text) - self.vocabulary.partial_suffix(text) :]
-        ids = self.encode(text[: len(text) - len(tail)])
+        ids, tail = self.read(prefix, context, strict)
         constraint = self._spelling(tail) if tail else None
         max_length += len(tail)  # tokens that re-read the tail come first
         if len(ids) == 0:

@@ -9,7 +9,9 @@ will want again.
   `Completer`'s default: one-off requests, `charlstm complete --serve`).
 - `DocumentStates`: one document as an editor types and edits it (the language
   server keeps one per open document). States along the whole document, so an
-  edit anywhere re-feeds from about the edit.
+  edit anywhere re-feeds from about the edit. With dynamic evaluation
+  (`charlstm.infer.adaptation`), every weight update `restart`s it from the
+  states that the adaptation carried: states read with older weights go.
 
 Pure numpy; runs on any engine (`charlstm.infer.engine.Engine`).
 """
@@ -186,6 +188,22 @@ class DocumentStates:
         while len(self.latest) > self.recent:
             del self.latest[next(iter(self.latest))]
         return probs, fed
+
+    def restart(self, ids: np.ndarray, checkpoints: dict) -> None:
+        """Forgets every state and keeps `checkpoints` instead: the model's
+        weights changed, so what was read with the old ones is stale.
+
+        Args:
+            ids: 1-D int array. Ids that the checkpoints' states read (each
+                state read a prefix of them).
+            checkpoints: dict of length -> (state, probs (1, vocab)), states of
+                the current engine's layout after reading `ids[:length]`, and
+                the next-id probabilities there (lengths from 1 to `len(ids)`).
+        """
+        assert all(0 < n <= len(ids) for n in checkpoints), "beyond `ids`"
+        self.ids = np.array(ids, dtype=np.int64)
+        self.checkpoints = dict(checkpoints)
+        self.latest = {}
 
     def _spaced(self, starts: np.ndarray, done: int) -> list[int]:
         """The line starts after `done` to keep as checkpoints."""

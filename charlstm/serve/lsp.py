@@ -17,12 +17,15 @@ Features (pygls 2, LSP 3.18):
   cancels, is answered with nothing and costs no model time.
 - Settings (section "charlstm") from `initializationOptions` and
   `workspace/didChangeConfiguration`: `temperature`, `candidates`,
-  `maxLength`, `mode`. A bad value is shown to the user
-  (`window/showMessage`) and the settings stay as they were.
+  `maxLength`, `mode`, and `dynamic` with `DynamicConfig`'s fields in
+  camelCase (`learningRate`, ...): each document's weights learn its text
+  (dynamic evaluation, `charlstm.serve.documents`). A bad value is shown to
+  the user (`window/showMessage`) and the settings stay as they were.
 - A request whose params do not parse gets an InvalidParams error; the server
   goes on.
 - `workspace/executeCommand` "charlstm.stats": counts per open document (model
-  runs, dropped and cancelled requests, characters fed) and the settings.
+  runs, dropped and cancelled requests, characters fed, characters learned),
+  the settings, and whether dynamic evaluation is on.
 
 Runs the numpy engine; never imports TensorFlow.
 """
@@ -46,7 +49,8 @@ except ImportError as error:  # the optional extra
 
 from charlstm import __version__
 from charlstm.infer.completion import UnknownCharactersWarning
-from charlstm.serve.documents import CompletionQueue, CompletionSettings
+from charlstm.serve.documents import CompletionQueue
+from charlstm.serve.settings import CompletionSettings
 from charlstm.utils.checks import InputError
 
 STATS_COMMAND = "charlstm.stats"
@@ -106,20 +110,24 @@ class CompletionServer(LanguageServer):
     Args:
         generator: TextGenerator. The run, on the numpy engine.
         settings: CompletionSettings or None. Until the editor sets others.
+        run_dir: path or None. The run's directory: its corpus is the training
+            text of dynamic evaluation's gradient statistics (variant "rms").
 
     Example:
     >>> server = CompletionServer(charlstm.load("runs/mine", engine="numpy"))
     >>> server.start_io()  # serves stdin/stdout until the editor says exit
     """
 
-    def __init__(self, generator, settings: CompletionSettings | None = None):
+    def __init__(
+        self, generator, settings: CompletionSettings | None = None, run_dir=None
+    ):
         super().__init__(
             "charlstm",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=_Protocol,
         )
-        self.queue = CompletionQueue(generator, settings)
+        self.queue = CompletionQueue(generator, settings, run_dir=run_dir)
         for method, options, handler in (
             (types.INITIALIZE, None, _initialize),
             (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, _did_change_settings),
@@ -143,7 +151,7 @@ class CompletionServer(LanguageServer):
         """Applies the editor's settings; a bad one is shown to the user and
         changes nothing."""
         try:
-            self.queue.settings = self.queue.settings.updated(options)
+            self.queue.configure(options)
         except InputError as error:
             self.window_show_message(
                 types.ShowMessageParams(
@@ -240,17 +248,19 @@ def completion_items(document, text: str, params, found) -> list:
     return items
 
 
-def serve(generator, settings: CompletionSettings | None = None) -> None:
+def serve(generator, settings: CompletionSettings | None = None, run_dir=None) -> None:
     """Serves LSP on stdin/stdout until the editor sends `exit`.
 
     Args:
         generator: TextGenerator. The run, on the numpy engine.
         settings: CompletionSettings or None. Until the editor sets others.
+        run_dir: path or None. The run's directory (for dynamic evaluation's
+            gradient statistics, variant "rms").
 
     Example:
-    >>> serve(charlstm.load("runs/mine", engine="numpy"))
+    >>> serve(charlstm.load("runs/mine", engine="numpy"), run_dir="runs/mine")
     """
-    server = CompletionServer(generator, settings)
+    server = CompletionServer(generator, settings, run_dir)
     try:
         with warnings.catch_warnings():
             # Characters outside the vocabulary are dropped from the text read.

@@ -8,6 +8,9 @@ import pytest
 
 import charlstm
 from charlstm.cli import main
+from charlstm.eval.dynamic import DynamicConfig, gradient_statistics
+from charlstm.infer.adaptation import Adapter, AdaptiveCompleter
+from tests.helpers import make_text
 
 REQUESTS = [
     '{"prefix": "head b", "id": 1, "candidates": 2, "max_length": 12}',
@@ -174,3 +177,114 @@ def test_a_run_from_another_release_completes_on_keras_with_a_note(
     captured = capsys.readouterr()
     assert "using Keras" in captured.err and "9.0.0" in captured.err
     assert captured.out == "hea" + generator.complete("hea", max_length=10).text + "\n"
+
+
+REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
+DYNAMIC = ["--dynamic", "--learning-rate", "0.05", "--statistics-batch-size", "10"]
+
+
+@pytest.fixture
+def training(tmp_path):
+    path = tmp_path / "training.txt"
+    path.write_text(make_text())
+    return path
+
+
+def completions(argv, capsys) -> list[tuple[float, str]]:
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return [(float(s), text) for s, text in (line.split(None, 1) for line in lines)]
+
+
+def test_dynamic_learns_an_identifier_the_context_repeats(
+    trained_run, generator, training, capsys
+):
+    argv = ["complete", str(trained_run), "--context", REPEATED, "--prefix", "head g"]
+    argv += ["--candidates", "3", "--max-length", "12"]
+    static = completions(argv, capsys)
+    dynamic = completions(
+        [*argv, *DYNAMIC, "--statistics-corpus", str(training)], capsys
+    )
+    assert not any(text.startswith("head gagb") for _, text in static)
+    assert dynamic[0][1].startswith("head gagbe")
+    assert dynamic[0][0] > static[0][0] + 3
+    config = DynamicConfig(learning_rate=0.05, statistics_batch_size=10)
+    ms = gradient_statistics(generator, make_text(), config)
+    expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
+        "head g", context=REPEATED, num_candidates=3, max_length=12
+    )
+    for (score, text), completion in zip(dynamic, expected, strict=True):
+        assert text == "head g" + completion.text
+        assert score == pytest.approx(completion.log_probability, abs=1e-3)
+
+
+def test_dynamic_with_learning_rate_zero_answers_as_the_static_model(
+    trained_run, capsys
+):
+    argv = ["complete", str(trained_run), "--context", make_text(500, seed=3)]
+    argv += ["--prefix", "bad c", "--candidates", "3", "--max-length", "12"]
+    static = completions(argv, capsys)
+    dynamic = completions(
+        [*argv, "--dynamic", "--variant", "sgd", "--learning-rate", "0"], capsys
+    )
+    assert dynamic == static
+
+
+def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(trained_run):
+    """The run's own corpus (the default corpus) gives the statistics."""
+    requests = [
+        {"prefix": "head g", "context": REPEATED[:200], "id": 1},
+        {"prefix": "head g", "context": REPEATED, "id": 2},
+    ]
+    script = textwrap.dedent(
+        f"""
+        import io, json, sys
+        from charlstm.cli import main
+        sys.stdin = io.StringIO("\\n".join(json.dumps(r) for r in {requests!r}))
+        code = main(["complete", {str(trained_run)!r}, "--serve", *{DYNAMIC!r}])
+        sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.stderr.split()[-2:] == ["0", "False"], result.stderr
+    first, second = map(json.loads, result.stdout.splitlines())
+    assert (first["id"], second["id"]) == (1, 2)
+    assert second["completions"][0]["text"].startswith("agb")
+
+
+def test_dynamic_usage_errors_are_one_line(trained_run, gru_run, capsys):
+    def error(*args, run=trained_run):
+        assert main(["complete", str(run), "--prefix", "hea", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("charlstm: error: ")
+        return err[0]
+
+    assert "--learning-rate goes with --dynamic" in error("--learning-rate", "0.1")
+    assert "--decay: `decay` must be in [0, 1]" in error("--dynamic", "--decay", "2")
+    assert "cell='gru'" in error("--dynamic", "--variant", "sgd", run=gru_run)
+    short = ["--dynamic", "--statistics-corpus", str(trained_run / "vocab.json")]
+    assert "statistics text must hold at least" in error(*short)
+
+
+@pytest.fixture(scope="module")
+def gru_run(tmp_path_factory):
+    """A random tiny GRU run (vocabulary 10)."""
+    import numpy as np
+
+    from charlstm.config import RunConfig
+    from charlstm.data.vocabulary import Vocabulary
+    from charlstm.model.build import build_model
+    from tests.helpers import ALPHABET, tiny_model_config
+
+    run = tmp_path_factory.mktemp("runs") / "gru"
+    run.mkdir()
+    config = tiny_model_config(cell="gru", dropout=0.0)
+    model = build_model(config, batch_size=1)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    model.save(run / "model.keras")
+    RunConfig(model=config).save(run / "config.json")
+    Vocabulary(ALPHABET).save(run / "vocab.json")
+    return run

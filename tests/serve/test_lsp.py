@@ -21,6 +21,9 @@ from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 import charlstm
+from charlstm.eval.dynamic import DynamicConfig, gradient_statistics, statistics_text
+from charlstm.infer.adaptation import Adapter, AdaptiveCompleter
+from charlstm.serve.settings import CompletionSettings
 from tests.helpers import make_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -137,13 +140,12 @@ async def test_initialize_advertises_completion_inline_and_incremental_sync(serv
     sync = capabilities.text_document_sync
     assert sync.change == types.TextDocumentSyncKind.Incremental
     assert "charlstm.stats" in capabilities.execute_command_provider.commands
-    settings = (await stats(server.client))["settings"]
-    assert settings == {
-        "temperature": 0.0,
-        "candidates": 1,
+    found = await stats(server.client)
+    assert found["settings"] == {
+        **CompletionSettings().to_dict(),
         "maxLength": MAX_LENGTH,
-        "mode": "line",
     }
+    assert found["settings"]["dynamic"] is False and found["dynamic"] == "off"
 
 
 async def test_typing_feeds_one_character_per_keystroke(server, generator):
@@ -293,6 +295,136 @@ async def test_settings_change_and_bad_values_are_refused(server, generator):
 async def test_shutdown_is_clean_and_tensorflow_was_never_imported(server):
     await server.client.shutdown_session()
     assert server.report.read_text() == "0 False"
+
+
+# A server that knows its run's directory (whose corpus gives the rms rule's
+# statistics), with dynamic evaluation on from the start.
+DYNAMIC_SERVER = textwrap.dedent(
+    """
+    import sys
+    import charlstm
+    from charlstm.serve.lsp import serve
+    serve(charlstm.load(sys.argv[1], engine="numpy"), run_dir=sys.argv[1])
+    with open(sys.argv[2], "w") as f:
+        f.write(f"0 {'tensorflow' in sys.modules}")
+    """
+)
+LEARNING = {"dynamic": True, "learningRate": 0.05, "statisticsBatchSize": 10}
+SEGMENT = DynamicConfig().segment_length
+REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def dynamic_server(trained_run, tmp_path_factory):
+    report = tmp_path_factory.mktemp("lsp") / "exit.txt"
+    command = [sys.executable, "-c", DYNAMIC_SERVER, str(trained_run), str(report)]
+    client = await ClientServerConfig(server_command=command).start()
+    initialized = await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options={"charlstm": {"maxLength": MAX_LENGTH, **LEARNING}},
+        )
+    )
+    yield Server(client, initialized, report)
+    if not report.exists():
+        await client.shutdown_session()
+    await client.stop()
+
+
+async def learned(client, uri, position, seconds=30):
+    """The document's counts once it has learned up to `position`."""
+    for _ in range(int(seconds / 0.02)):
+        counts = await stats(client, uri)
+        if counts["learned"] == position:
+            return counts
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"learned {counts['learned']}, not {position}")
+
+
+def whole_segments(text):
+    """How far dynamic evaluation learns `text`: whole segments and the id after."""
+    return (len(text) - 1) // SEGMENT * SEGMENT
+
+
+async def test_dynamic_learns_the_document_as_the_user_types(
+    dynamic_server, generator, trained_run
+):
+    client, uri = dynamic_server.client, "file:///dynamic.py"
+    for _ in range(500):  # the gradient statistics are measured first
+        if (await stats(client))["dynamic"] == "on":
+            break
+        await asyncio.sleep(0.02)
+    assert (await stats(client))["dynamic"] == "on"
+    text = REPEATED + "head g"
+    open_document(client, uri, text)
+    first = await completion(client, uri, end_of(text))  # with θ_0
+    assert [i.text_edit.new_text for i in first.items] == expected_items(
+        generator, text
+    )
+    assert not first.items[0].text_edit.new_text.startswith("gagb")
+    counts = await learned(client, uri, whole_segments(text))
+    first_updates = counts["updates"]
+    assert first_updates == whole_segments(text) // SEGMENT
+    result = await completion(client, uri, end_of(text))
+    assert counts["fed"] == len(text) and (await stats(client, uri))["fed"] == (
+        len(text) - whole_segments(text)  # from the adaptation's latest state
+    )
+    config = DynamicConfig(learning_rate=0.05, statistics_batch_size=10)
+    ms = gradient_statistics(generator, statistics_text(trained_run)[0], config)
+    expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
+        text, max_length=MAX_LENGTH
+    )
+    [item] = result.items
+    assert item.text_edit.new_text == "g" + expected.text
+    assert item.text_edit.new_text.startswith("gagbe")
+    # Typing on: each segment is learned once, and a keystroke reads one
+    # character, or after an update all from the adaptation's latest state.
+    updated, last = False, counts["learned"]
+    for version, char in enumerate("agbeef\nhead bad cafe", start=2):
+        insert(client, uri, version, end_of(text), char)
+        text += char
+        await completion(client, uri, end_of(text))
+        counts = await learned(client, uri, whole_segments(text))
+        assert counts["updates"] == whole_segments(text) // SEGMENT
+        assert counts["fed"] == (len(text) - last if updated else 1)
+        updated, last = counts["learned"] != last, counts["learned"]
+    assert counts["updates"] > first_updates
+
+
+async def test_dynamic_an_edit_before_the_learned_point_learns_again_from_it(
+    dynamic_server,
+):
+    client, uri = dynamic_server.client, "file:///dynamic_edit.py"
+    text = make_text(1000, seed=8)
+    open_document(client, uri, text)
+    await completion(client, uri, end_of(text))
+    before = await learned(client, uri, whole_segments(text))
+    insert(client, uri, 2, types.Position(0, 0), "beef\n")  # at the very start
+    text = "beef\n" + text
+    result = await completion(client, uri, end_of(text[:20]))  # at the edit
+    assert result.items
+    result = await completion(client, uri, end_of(text))
+    after = await learned(client, uri, whole_segments(text))
+    # The weights were kept, and the text learned again from its start.
+    assert after["updates"] == before["updates"] + whole_segments(text) // SEGMENT
+
+
+async def test_dynamic_bad_settings_are_refused(dynamic_server):
+    client = dynamic_server.client
+    for bad in ({"learningRate": -1}, {"dynamic": "yes"}, {"segmentLength": 0}):
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"charlstm": bad})
+        )
+        message = await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+        assert message.type == types.MessageType.Error
+        assert next(iter(bad)) in message.message
+    found = await stats(client)
+    assert found["settings"]["learningRate"] == 0.05 and found["dynamic"] == "on"
+
+
+async def test_dynamic_server_never_imported_tensorflow(dynamic_server):
+    await dynamic_server.client.shutdown_session()
+    assert dynamic_server.report.read_text() == "0 False"
 
 
 class RawClient:
