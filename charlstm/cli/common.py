@@ -178,3 +178,19 @@ def dynamic_config(args, backend: str):
     except InputError as error:
         named = [n for n in given if f"`{n}`" in str(error)]
         raise UsageError(f"{flag(named[0]) + ': ' if named else ''}{error}") from None
+
+
+def add_dynamic_options(group) -> None:
+    """Dynamic evaluation's settings (`DynamicConfig`'s fields) and
+    --statistics-corpus, for the commands that take --dynamic."""
+    from charlstm.cli.options import add_dataclass_options
+    from charlstm.eval.dynamic import DynamicConfig
+
+    add_dataclass_options(group, DynamicConfig)
+    group.add_argument(
+        "--statistics-corpus",
+        nargs="+",
+        metavar="PATH",
+        help="training text for the rms variant's gradient statistics (default: "
+        "the run's own corpus)",
+    )

@@ -16,6 +16,7 @@ import sys
 import warnings
 
 from charlstm.cli.common import (
+    add_dynamic_options,
     add_json_option,
     add_run_arguments,
     add_sampling_options,
@@ -85,14 +86,12 @@ def add_parser(commands):
     c.add_argument(
         "--serve", action="store_true", help="answer JSON requests from stdin"
     )
-    add_dynamic_options(c)
+    _add_dynamic(c)
     return c
 
 
-def add_dynamic_options(parser) -> None:
+def _add_dynamic(parser) -> None:
     """`--dynamic`, `DynamicConfig`'s flags and `--statistics-corpus`."""
-    from charlstm.cli.options import add_dataclass_options
-    from charlstm.eval.dynamic import DynamicConfig
 
     d = parser.add_argument_group("dynamic evaluation (LSTM runs)")
     d.add_argument(
@@ -103,14 +102,7 @@ def add_dynamic_options(parser) -> None:
         "step on it), and complete with the adapted weights; with --serve, "
         "requests that extend the last one's text learn only what is new",
     )
-    add_dataclass_options(d, DynamicConfig)
-    d.add_argument(
-        "--statistics-corpus",
-        nargs="+",
-        metavar="PATH",
-        help="training text for the rms variant's gradient statistics (default: "
-        "the run's own corpus)",
-    )
+    add_dynamic_options(d)
 
 
 def _dynamic_config(args):

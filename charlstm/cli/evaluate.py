@@ -17,6 +17,7 @@ import json
 import sys
 
 from charlstm.cli.common import (
+    add_dynamic_options,
     add_json_option,
     add_run_arguments,
     dynamic_config,
@@ -36,8 +37,6 @@ PROGRESS_MIN = 20_000  # characters from which --dynamic shows a progress bar
 
 
 def add_parser(commands):
-    from charlstm.cli.options import add_dataclass_options
-    from charlstm.eval.dynamic import DynamicConfig
 
     e = commands.add_parser(
         "evaluate",
@@ -64,14 +63,7 @@ def add_parser(commands):
         action="store_true",
         help="also score with dynamic evaluation, and print both figures",
     )
-    add_dataclass_options(d, DynamicConfig)
-    d.add_argument(
-        "--statistics-corpus",
-        nargs="+",
-        metavar="PATH",
-        help="training text for the rms variant's gradient statistics (default: "
-        "the run's own corpus)",
-    )
+    add_dynamic_options(d)
     return e
 
 

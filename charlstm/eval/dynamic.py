@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from charlstm.config import check, is_int, option
-from charlstm.eval.heldout import CONTEXT, scores
+from charlstm.eval.heldout import CONTEXT, held_out_ids, scores
 from charlstm.eval.lstm_gradients import backward, forward, lstm_weights, zero_state
 from charlstm.utils.checks import InputError
 
@@ -304,17 +304,7 @@ def evaluate_dynamic(
             )
         ms = gradient_statistics(generator, statistics_text, config)
     rule = UpdateRule(config, ms)
-    unknown_dropped = 0
-    if ids is None:
-        if text is None:
-            raise InputError("`text` or `ids` must be given.")
-        ids = vocabulary.encode(text, strict=False)
-        unknown_dropped = len(text) - vocabulary.character_count(ids)
-    ids = np.asarray(ids)
-    if len(ids) < 1:
-        raise InputError(
-            "the held-out text has no characters of the vocabulary to score."
-        )
+    ids, unknown_dropped = held_out_ids(vocabulary, text, ids)
     inputs = _context_inputs(vocabulary, ids)[None]  # (1, time)
     targets = ids.astype(np.intp)[None]
     start = [p.copy() for p in params]  # θ_0

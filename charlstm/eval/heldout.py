@@ -36,6 +36,23 @@ def scores(nll: float, characters: int, **extra) -> dict:
     }
 
 
+def held_out_ids(vocabulary, text: str | None, ids=None) -> tuple[np.ndarray, int]:
+    """The ids to score (`ids`, or `text` encoded with outside characters as the
+    unknown id), and how many characters a vocabulary without one dropped."""
+    unknown_dropped = 0
+    if ids is None:
+        if text is None:
+            raise InputError("`text` or `ids` must be given.")
+        ids = vocabulary.encode(text, strict=False)
+        unknown_dropped = len(text) - vocabulary.character_count(ids)
+    ids = np.asarray(ids)
+    if len(ids) < 1:
+        raise InputError(
+            "the held-out text has no characters of the vocabulary to score."
+        )
+    return ids, unknown_dropped
+
+
 def evaluate(
     generator,
     text: str | None = None,
@@ -73,17 +90,7 @@ def evaluate(
     >>> evaluate(charlstm.load("runs/stdlib"), text=open("held_out.py").read())
     """
     vocabulary = generator.vocabulary
-    unknown_dropped = 0
-    if ids is None:
-        if text is None:
-            raise InputError("`text` or `ids` must be given.")
-        ids = vocabulary.encode(text, strict=False)
-        unknown_dropped = len(text) - vocabulary.character_count(ids)
-    ids = np.asarray(ids)
-    if len(ids) < 1:
-        raise InputError(
-            "the held-out text has no characters of the vocabulary to score."
-        )
+    ids, unknown_dropped = held_out_ids(vocabulary, text, ids)
     if num_streams is None:
         num_streams = int(min(32, max(1, len(ids) // 1000)))
     if not 1 <= num_streams <= len(ids):
