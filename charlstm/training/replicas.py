@@ -44,6 +44,7 @@ import keras
 import numpy as np
 
 from charlstm.model.build import build_model, reset_states, state_variables
+from charlstm.training.checkpoint import seed_variables
 from charlstm.utils.checks import InputError
 
 
@@ -209,8 +210,8 @@ class ReplicaSteps:
         shifted per replica, so replicas draw different masks."""
         import tensorflow as tf
 
-        sources = _seed_variables(model)
-        targets = _seed_variables(self.model)
+        sources = seed_variables(model)
+        targets = seed_variables(self.model)
         if len(sources) != len(targets):  # another architecture: fresh seeds
             sources = targets
 
@@ -238,8 +239,8 @@ class ReplicaSteps:
             target.assign(source.value)
         for variable, value in zip(state_variables(model), states, strict=True):
             variable.assign(value)
-        seeds = _seed_variables(model)
-        replica_seeds = _seed_variables(self.model)
+        seeds = seed_variables(model)
+        replica_seeds = seed_variables(self.model)
         if len(seeds) == len(replica_seeds):  # replica 0's, unshifted
             for target, source in zip(seeds, replica_seeds, strict=True):
                 target.assign(self.strategy.experimental_local_results(source.value)[0])
@@ -344,9 +345,3 @@ def _optimizer_variables(model, other) -> list:
             f"({len(variables)} variables against {len(other.optimizer.variables)})."
         )
     return variables
-
-
-def _seed_variables(model) -> list:
-    from charlstm.training.checkpoint import seed_variables
-
-    return seed_variables(model)

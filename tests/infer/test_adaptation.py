@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-from charlstm.config import ModelConfig
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.eval import dynamic
 from charlstm.eval.dynamic import DynamicConfig, evaluate_dynamic
@@ -22,7 +21,7 @@ from charlstm.infer.engine_weights import EngineWeights, expected_shapes
 from charlstm.infer.generator import TextGenerator
 from charlstm.infer.numpy_engine import NumpyEngine
 from charlstm.utils.checks import InputError
-from tests.helpers import ALPHABET, make_text
+from tests.helpers import ALPHABET, make_text, tiny_model_config
 
 SGD = DynamicConfig(variant="sgd", learning_rate=0.5, decay=0.01, segment_length=10)
 RMS = DynamicConfig(learning_rate=0.02, segment_length=10, statistics_batch_size=10)
@@ -30,14 +29,7 @@ IDENTIFIER = "gagbeef"  # in no word of make_text's lexicon
 
 
 def random_generator(seed=5, cell="lstm", encoding="embedding"):
-    config = ModelConfig(
-        vocabulary_size=10,
-        cell=cell,
-        num_layers=2,
-        units=8,
-        embedding_dim=4,
-        input_encoding=encoding,
-    )
+    config = tiny_model_config(cell, encoding)
     rng = np.random.default_rng(seed)
     arrays = [rng.normal(0, 0.7, s) for s in expected_shapes(config)]
     return TextGenerator(

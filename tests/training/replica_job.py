@@ -17,28 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
 from charlstm.model.build import build_model  # noqa: E402
 from charlstm.training.strategy import make_strategy  # noqa: E402
 from tests.helpers import make_text, tiny_config  # noqa: E402
+from tests.training.test_checkpoint import StopAt  # noqa: E402
 
 TEXT = make_text(2000)
-
-
-class StopAt(keras.callbacks.Callback):
-    """Raises after the `count`-th batch (a crash; the last checkpoint stays)."""
-
-    def __init__(self, count):
-        super().__init__()
-        self.count, self.seen = count, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.count:
-            raise RuntimeError("stopped by the test")
 
 
 def config(job):
