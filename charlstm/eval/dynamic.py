@@ -31,7 +31,13 @@ import numpy as np
 
 from charlstm.config import check, is_int, option
 from charlstm.eval.heldout import CONTEXT, held_out_ids, scores
-from charlstm.eval.lstm_gradients import backward, forward, lstm_weights, zero_state
+from charlstm.eval.lstm_gradients import (
+    Layout,
+    backward,
+    forward,
+    lstm_weights,
+    zero_state,
+)
 from charlstm.utils.checks import InputError
 
 VARIANTS = ("rms", "sgd")
@@ -156,7 +162,7 @@ def gradient_statistics(generator, text: str, config: DynamicConfig) -> list:
     of each batch of segments (the state carried, the gradient truncated).
 
     Args:
-        generator: TextGenerator. An LSTM run (`charlstm.load(run_dir)`).
+        generator: TextGenerator. An LSTM or LN-LSTM run (`charlstm.load(run_dir)`).
         text: str. Training text, cleaned as the run's corpus was: the start of
             the run's corpus is training data (the validation share is the tail
             of every stream).
@@ -169,7 +175,7 @@ def gradient_statistics(generator, text: str, config: DynamicConfig) -> list:
     >>> ms = gradient_statistics(generator, open("corpus.txt").read(), DynamicConfig())
     """
     params = lstm_weights(generator)
-    embedding = generator.config.input_encoding == "embedding"
+    layout = Layout.of(generator.config)
     ids = generator.vocabulary.encode(
         text[: config.statistics_characters], strict=False
     )
@@ -186,14 +192,14 @@ def gradient_statistics(generator, text: str, config: DynamicConfig) -> list:
     inputs = _context_inputs(generator.vocabulary, ids)[: batch * length]
     inputs = inputs.reshape(batch, length)  # (streams, time)
     targets = ids[: batch * length].reshape(batch, length).astype(np.intp)
-    state = zero_state(params, embedding, batch)
+    state = zero_state(params, layout, batch)
     ms = [np.zeros_like(p) for p in params]
     for start in range(0, length, n):
         segment = slice(start, start + n)
         _, state, cache = forward(
-            params, embedding, inputs[:, segment], targets[:, segment], state
+            params, layout, inputs[:, segment], targets[:, segment], state
         )
-        for total, grad in zip(ms, backward(params, embedding, cache), strict=True):
+        for total, grad in zip(ms, backward(params, layout, cache), strict=True):
             total += (grad / (batch * n)) ** 2  # of the mean NLL
     return [total / count for total in ms]
 
@@ -262,6 +268,7 @@ def evaluate_dynamic(
     statistics_text: str | None = None,
     ids=None,
     progress=None,
+    ms=None,
 ) -> dict:
     """Scores held-out text statically and with dynamic evaluation.
 
@@ -271,7 +278,7 @@ def evaluate_dynamic(
     "dynamic" with weights that adapt after each segment (see the module).
 
     Args:
-        generator: TextGenerator. An LSTM run (`charlstm.load(run_dir)`).
+        generator: TextGenerator. An LSTM or LN-LSTM run (`charlstm.load(run_dir)`).
         text: str or None. The held-out text, cleaned as the run's corpus was.
         config: DynamicConfig or None (the defaults).
         statistics_text: str or None. Training text for the `rms` rule's
@@ -279,6 +286,10 @@ def evaluate_dynamic(
         ids: 1-D int array or None. Already-encoded text, instead of `text`.
         progress: callable(done, total) or None. Called after each segment
             with the characters scored so far.
+        ms: list of arrays or None. `gradient_statistics` already measured
+            (with this config's segment length and sample), instead of
+            measuring them on `statistics_text`: for trying several step sizes
+            and decays on one run.
 
     Returns:
         dict with "static" and "dynamic", each with `charlstm.evaluate`'s keys
@@ -293,13 +304,14 @@ def evaluate_dynamic(
     """
     config = config or DynamicConfig()
     params = lstm_weights(generator)
-    embedding = generator.config.input_encoding == "embedding"
+    layout = Layout.of(generator.config)
     vocabulary = generator.vocabulary
-    ms = None
-    if config.variant == "rms":
+    if config.variant != "rms":
+        ms = None
+    elif ms is None:
         if statistics_text is None:
             raise InputError(
-                "`statistics_text` (training text) must be given with "
+                "`statistics_text` (training text) or `ms` must be given with "
                 "variant='rms'. Received: statistics_text=None"
             )
         ms = gradient_statistics(generator, statistics_text, config)
@@ -308,18 +320,18 @@ def evaluate_dynamic(
     inputs = _context_inputs(vocabulary, ids)[None]  # (1, time)
     targets = ids.astype(np.intp)[None]
     start = [p.copy() for p in params]  # θ_0
-    static_state = state = zero_state(params, embedding, 1)
+    static_state = state = zero_state(params, layout, 1)
     static_nll, dynamic_nll = np.empty(len(ids)), np.empty(len(ids))
     n = config.segment_length
     for begin in range(0, len(ids), n):
         segment = slice(begin, begin + n)
         x, y = inputs[:, segment], targets[:, segment]  # (1, time)
-        nll, static_state, _ = forward(start, embedding, x, y, static_state)
+        nll, static_state, _ = forward(start, layout, x, y, static_state)
         static_nll[segment] = nll[0]
-        nll, state, cache = forward(params, embedding, x, y, state)  # scored first
+        nll, state, cache = forward(params, layout, x, y, state)  # scored first
         dynamic_nll[segment] = nll[0]
         if begin + n < len(ids):  # then adapted on, unless nothing follows
-            grads = backward(params, embedding, cache)
+            grads = backward(params, layout, cache)
             rule.apply(params, start, [g / y.shape[1] for g in grads])
         if progress is not None:
             progress(min(begin + n, len(ids)), len(ids))

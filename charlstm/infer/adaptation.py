@@ -45,7 +45,13 @@ from charlstm.eval.dynamic import (
     UpdateRule,
     gradient_statistics,
 )
-from charlstm.eval.lstm_gradients import backward, forward, lstm_weights, zero_state
+from charlstm.eval.lstm_gradients import (
+    Layout,
+    backward,
+    forward,
+    lstm_weights,
+    zero_state,
+)
 from charlstm.infer.completion import Completer, UnknownCharactersWarning
 from charlstm.infer.engine_weights import EngineWeights
 from charlstm.infer.numpy_engine import NumpyEngine
@@ -61,7 +67,7 @@ class StatisticsCache:
     they take seconds for a default-size model.
 
     Args:
-        generator: TextGenerator. An LSTM run.
+        generator: TextGenerator. An LSTM or LN-LSTM run.
         text: str. Its training text (`statistics_text`).
 
     Example:
@@ -108,8 +114,8 @@ class Adapter:
     the adaptations of every document share.
 
     Args:
-        generator: TextGenerator. An LSTM run (other cells raise an InputError
-            naming the cell).
+        generator: TextGenerator. An LSTM or LN-LSTM run (other cells raise an
+            InputError naming the cell).
         config: DynamicConfig or None (the defaults).
         ms: list of arrays or None. The gradient statistics, for the `rms`
             variant (`StatisticsCache`).
@@ -124,7 +130,7 @@ class Adapter:
         self.start = lstm_weights(generator)  # θ_0, float64; checks the cell
         self.model_config = generator.config
         self.vocabulary = generator.vocabulary
-        self.embedding = self.model_config.input_encoding == "embedding"
+        self.layout = Layout.of(self.model_config)  # of the weights list
         self.rule = UpdateRule(self.config, ms)
 
 
@@ -155,7 +161,7 @@ class Adaptation:
         self.params = [p.copy() for p in adapter.start]  # θ
         self.position = 0  # ids read (and learned up to) so far
         self.ids = np.empty(0, dtype=np.intp)  # those ids
-        self.state = zero_state(self.params, adapter.embedding, 1)
+        self.state = zero_state(self.params, adapter.layout, 1)
         self.saved = {}  # position -> state there: spaced, and the latest
         self.updates = 0  # weight updates made
         self.loss = 0.0  # summed NLL of the ids learned, each scored first
@@ -218,7 +224,7 @@ class Adaptation:
         self._partial = None
         self.saved = {n: s for n, s in self.saved.items() if n <= self.position}
         self.state = self.saved.get(self.position) or zero_state(
-            self.params, self.adapter.embedding, 1
+            self.params, self.adapter.layout, 1
         )
         self.ids = self.ids[: self.position]
 
@@ -229,10 +235,10 @@ class Adaptation:
         adapter = self.adapter
         inputs, targets = window[None, :-1], window[None, 1:]  # (1, time)
         nll, state, cache = forward(
-            self.params, adapter.embedding, inputs, targets, self.state
+            self.params, adapter.layout, inputs, targets, self.state
         )
         yield False
-        grads = backward(self.params, adapter.embedding, cache)
+        grads = backward(self.params, adapter.layout, cache)
         yield False
         for grad in grads:
             grad /= inputs.shape[1]  # of the mean NLL

@@ -12,11 +12,13 @@ from charlstm.eval.dynamic import (
     gradient_statistics,
 )
 from charlstm.eval.heldout import evaluate
-from charlstm.eval.lstm_gradients import backward, forward, lstm_weights
+from charlstm.eval.lstm_gradients import Layout, backward, forward, lstm_weights
 from charlstm.infer.generator import TextGenerator
 from charlstm.model.build import build_model
 from charlstm.utils.checks import InputError
 from tests.helpers import ALPHABET, make_text, tiny_model_config
+
+EMBEDDING = Layout(embedding=True)  # random_generator's default
 
 
 def random_generator(encoding="embedding", num_layers=2, cell="lstm", seed=0):
@@ -50,10 +52,11 @@ def tf_gradients(generator, inputs, targets, state):
     return float(loss), [np.asarray(tf.convert_to_tensor(g)) for g in grads]
 
 
+@pytest.mark.parametrize("cell", ["lstm", "ln_lstm"])
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding"])
 @pytest.mark.parametrize("num_layers", [1, 2])
-def test_segment_gradients_match_tensorflow_autodiff(encoding, num_layers):
-    generator = random_generator(encoding, num_layers)
+def test_segment_gradients_match_tensorflow_autodiff(cell, encoding, num_layers):
+    generator = random_generator(encoding, num_layers, cell)
     rng = np.random.default_rng(1)
     inputs = rng.integers(0, 11, size=(2, 7))
     targets = rng.integers(0, 11, size=(2, 7))
@@ -62,9 +65,10 @@ def test_segment_gradients_match_tensorflow_autodiff(encoding, num_layers):
         for _ in range(num_layers)
     ]  # carried in from an earlier segment: no gradient flows into it
     params = lstm_weights(generator)
-    embedding = encoding == "embedding"
-    nll, _, cache = forward(params, embedding, inputs, targets, state)
-    grads = backward(params, embedding, cache)
+    layout = Layout.of(generator.config)
+    assert layout == Layout(encoding == "embedding", cell == "ln_lstm")
+    nll, _, cache = forward(params, layout, inputs, targets, state)
+    grads = backward(params, layout, cache)
     expected_loss, expected = tf_gradients(generator, inputs, targets, state)
     assert nll.sum() == pytest.approx(expected_loss, rel=1e-5)
     assert len(grads) == len(expected) == len(params)
@@ -79,9 +83,9 @@ def test_final_state_continues_the_sequence():
     rng = np.random.default_rng(2)
     inputs, targets = rng.integers(0, 11, (2, 2, 9))
     state = [(np.zeros((2, 8)), np.zeros((2, 8)))] * 2
-    whole, _, _ = forward(params, True, inputs, targets, state)
-    first, carried, _ = forward(params, True, inputs[:, :4], targets[:, :4], state)
-    second, _, _ = forward(params, True, inputs[:, 4:], targets[:, 4:], carried)
+    whole, _, _ = forward(params, EMBEDDING, inputs, targets, state)
+    first, carried, _ = forward(params, EMBEDDING, inputs[:, :4], targets[:, :4], state)
+    second, _, _ = forward(params, EMBEDDING, inputs[:, 4:], targets[:, 4:], carried)
     np.testing.assert_allclose(np.concatenate([first, second], 1), whole, atol=1e-12)
 
 
@@ -96,9 +100,9 @@ def manual_dynamic(generator, text, config, ms=None) -> float:
     rule, total, n = UpdateRule(config, ms), 0.0, config.segment_length
     for begin in range(0, len(ids), n):
         x, y = inputs[:, begin : begin + n], ids[None, begin : begin + n]
-        nll, state, cache = forward(params, True, x, y, state)
+        nll, state, cache = forward(params, EMBEDDING, x, y, state)
         total += nll.sum()
-        grads = backward(params, True, cache)
+        grads = backward(params, EMBEDDING, cache)
         rule.apply(params, start, [g / y.shape[1] for g in grads])
     return total
 
@@ -125,6 +129,9 @@ def test_each_segment_is_scored_before_the_model_adapts_on_it(variant):
     # The first segment is scored with the trained weights, whatever follows.
     one = evaluate_dynamic(generator, text[:5], config, statistics_text=training)
     assert one["dynamic"] == one["static"]
+    if variant == "rms":  # statistics measured once serve several runs
+        again = evaluate_dynamic(generator, text, config, ms=ms)
+        assert again == figures
 
 
 @pytest.mark.parametrize("variant", ["sgd", "rms"])
@@ -202,9 +209,9 @@ def test_gradient_statistics_are_mean_squared_batch_gradients():
     for begin in (0, 4):
         segment = slice(begin, begin + 4)
         _, state, cache = forward(
-            params, True, inputs[:, segment], ids[None, segment], state
+            params, EMBEDDING, inputs[:, segment], ids[None, segment], state
         )
-        squares.append([(g / 4) ** 2 for g in backward(params, True, cache)])
+        squares.append([(g / 4) ** 2 for g in backward(params, EMBEDDING, cache)])
     for got, first, second in zip(ms, *squares, strict=True):
         np.testing.assert_allclose(got, (first + second) / 2, atol=1e-15)
 
@@ -231,8 +238,8 @@ def test_progress_reports_the_characters_scored():
     assert seen == [(20, 45), (40, 45), (45, 45)]
 
 
-def test_only_lstm_runs():
-    with pytest.raises(InputError, match="supports LSTM runs; Received: cell='gru'"):
+def test_only_lstm_and_ln_lstm_runs():
+    with pytest.raises(InputError, match="LN-LSTM runs; Received: cell='gru'"):
         evaluate_dynamic(random_generator(cell="gru"), "abc", DynamicConfig())
 
 

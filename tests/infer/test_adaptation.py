@@ -9,7 +9,7 @@ import pytest
 from charlstm.data.vocabulary import Vocabulary
 from charlstm.eval import dynamic
 from charlstm.eval.dynamic import DynamicConfig, evaluate_dynamic
-from charlstm.eval.lstm_gradients import forward, zero_state
+from charlstm.eval.lstm_gradients import Layout, forward, zero_state
 from charlstm.infer.adaptation import (
     Adaptation,
     Adapter,
@@ -94,19 +94,35 @@ def test_the_text_is_learned_as_evaluate_dynamic_scores_it(generator, ms, config
     assert figures["dynamic"]["loss"] < figures["static"]["loss"]
 
 
+def test_an_ln_lstm_run_learns_the_text_as_evaluate_dynamic_scores_it():
+    generator = random_generator(cell="ln_lstm")
+    held_out = make_text(400, seed=3)  # 40 whole segments
+    adaptation = Adaptation(adapter_of(generator, SGD))
+    assert adaptation.learn(generator.vocabulary.encode("\n" + held_out)) == 40
+    figures = evaluate_dynamic(generator, held_out, SGD)
+    assert adaptation.loss / 400 == pytest.approx(figures["dynamic"]["loss"], 1e-12)
+    assert figures["dynamic"]["loss"] < figures["static"]["loss"]
+    # The numpy engine runs the adapted LN-LSTM from the adaptation's state.
+    engine = adaptation.engine()
+    engine.set_state([a for pair in adaptation.state for a in pair])
+    probs = engine.feed(generator.vocabulary.encode("abc")[None])  # (1, vocab)
+    assert probs.shape == (1, generator.vocabulary.size)
+    assert np.isclose(probs.sum(), 1, atol=1e-5)
+
+
 def test_each_segment_is_scored_before_it_is_learned(generator):
     ids = generator.vocabulary.encode(make_text(100, seed=4))
     adaptation = Adaptation(adapter_of(generator, SGD))
-    embedding, n = True, SGD.segment_length
+    layout, n = Layout(embedding=True), SGD.segment_length
     theta0 = [p.copy() for p in adaptation.params]
 
     def nll(params, window, state):  # summed NLL of window[1:] read after state
         loss, state, _ = forward(
-            params, embedding, window[None, :-1], window[None, 1:], state
+            params, layout, window[None, :-1], window[None, 1:], state
         )
         return float(loss.sum()), state
 
-    first, state = nll(theta0, ids[: n + 1], zero_state(theta0, embedding, 1))
+    first, state = nll(theta0, ids[: n + 1], zero_state(theta0, layout, 1))
     assert adaptation.learn(ids, max_segments=1) == 1
     assert adaptation.loss == pytest.approx(first, abs=1e-12)  # θ_0 scored it
     theta1 = [p.copy() for p in adaptation.params]
