@@ -4,9 +4,9 @@ reading one JSON request per line on stdin (for editors).
 Runs on the numpy engine and does not import TensorFlow when the run has its
 `engine.npz`.
 
-With `--dynamic` (LSTM runs), the model first adapts its weights to the text it
-completes by dynamic evaluation (`charlstm.infer.adaptation`), whose flags come
-from `DynamicConfig`'s fields as in `charlstm evaluate --dynamic`.
+With `--dynamic` (LSTM and LN-LSTM runs), the model first adapts its weights to
+the text it completes by dynamic evaluation (`charlstm.infer.adaptation`), whose
+flags come from `DynamicConfig`'s fields as in `charlstm evaluate --dynamic`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def add_parser(commands):
 def _add_dynamic(parser) -> None:
     """`--dynamic`, `DynamicConfig`'s flags and `--statistics-corpus`."""
 
-    d = parser.add_argument_group("dynamic evaluation (LSTM runs)")
+    d = parser.add_argument_group("dynamic evaluation (LSTM and LN-LSTM runs)")
     d.add_argument(
         "--dynamic",
         action="store_true",

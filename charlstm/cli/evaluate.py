@@ -5,7 +5,7 @@ stream by stream, on the numpy engine when it supports the model (no
 TensorFlow); a GPT-2 run in sliding windows. Both score every character of the
 text, read and cleaned as the run's corpus was, so the figures compare.
 
-With `--dynamic`, an LSTM run is scored in one stream twice: with its trained
+With `--dynamic`, an LSTM or LN-LSTM run is scored in one stream twice: with its trained
 weights ("static") and with dynamic evaluation ("dynamic", `charlstm.eval.dynamic`),
 whose flags come from `DynamicConfig`'s fields.
 """
@@ -57,7 +57,7 @@ def add_parser(commands):
         "--pattern", default="*", help="file-name glob inside directories (default: *)"
     )
     add_json_option(e, "the scores (they are always JSON)")
-    d = e.add_argument_group("dynamic evaluation (LSTM runs)")
+    d = e.add_argument_group("dynamic evaluation (LSTM and LN-LSTM runs)")
     d.add_argument(
         "--dynamic",
         action="store_true",

@@ -53,7 +53,7 @@ class CompletionSettings:
         mode: str. "line": complete to the end of the line; "paragraph": to the
             first blank line.
         dynamic: bool. Each document's weights learn its text (dynamic
-            evaluation); LSTM runs only.
+            evaluation); LSTM and LN-LSTM runs only.
         adaptation: DynamicConfig. How they learn; its fields are settings of
             their own, in camelCase (`DYNAMIC_NAMES`: `learningRate`, ...).
 
