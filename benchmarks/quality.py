@@ -20,7 +20,8 @@ The protocol:
    2018) on the first `--dynamic-test-chars` characters of `test`, against
    the static loss on the same characters. Its settings (`DYNAMIC_GRID`) are
    chosen on the first `--dynamic-chars` characters of `tune`: by the tuning
-   run, or by the test run itself for a candidate tuned without it.
+   run, or for a candidate tuned without it by its first test run (seed 0),
+   whose choice the second then uses.
 
 Every finished training appends one JSON line to `--results`; a rerun skips
 the lines already there, so the protocol can be run over several sessions and
@@ -306,17 +307,19 @@ def best_candidates(results, corpus: str) -> dict:
 
 
 def best_dynamic(results, corpus: str, candidate: str) -> str:
-    """The dynamic-evaluation setting with the lowest tuning loss for charlstm's
-    chosen candidate on `corpus`."""
-    for row in results:
-        if (row["phase"], row["corpus"], row["contender"]) == (
-            "tune",
-            corpus,
-            "charlstm",
-        ) and row["candidate"] == candidate:
-            found = row.get("dynamic") or {}
-            if found:
-                return min(found, key=found.get)
+    """The dynamic-evaluation setting with the lowest loss on the tuning split
+    for charlstm's chosen candidate on `corpus`: from its tuning run, or else
+    from the first test run that tried the settings on the tuning split."""
+    for phase in ("tune", "test"):
+        for row in results:
+            if (row["phase"], row["corpus"], row["contender"]) == (
+                phase,
+                corpus,
+                "charlstm",
+            ) and row["candidate"] == candidate:
+                found = row.get("dynamic") or {}
+                if found:
+                    return min(found, key=found.get)
     return ""
 
 
@@ -372,6 +375,17 @@ def report(results) -> str:
                 mine = [r for r in tests if r["contender"] == name]
                 if mine:
                     lines.append(_test_line(name, mine))
+            for r in tests:  # dynamic settings tried on tune by a test run
+                found = r.get("dynamic") or {}
+                if found:
+                    tried = ", ".join(f"{k} {v:.3f}" for k, v in found.items())
+                    lines += [
+                        "",
+                        f"Dynamic evaluation's settings, tried on the first "
+                        f"`--dynamic-chars` of tune by the {r['candidate']} "
+                        f"test run with seed {r['seed']} (static "
+                        f"{r['dynamic_static']:.3f}): {tried}.",
+                    ]
         lines.append("")
     return "\n".join(lines)
 
@@ -456,9 +470,7 @@ def main():
     done = {key(r) for r in results}
     count = args.candidates or min(len(CANDIDATES[c]) for c in names)
     args.dynamic_choice = ""
-    if args.phase == "test" and "charlstm" in names:
-        chosen = best_candidates(results, corpus.name).get("charlstm", "")
-        args.dynamic_choice = best_dynamic(results, corpus.name, chosen)
+    if args.phase == "test":
         args.tune_text = corpus.split("tune", args.limit)
     for contender, candidate, seed in jobs(
         args.phase, corpus.name, names, results, count
@@ -469,12 +481,15 @@ def main():
             log(f"have {key(row)}")
             continue
         log(f"{key(row)}: training {args.budget:g} s ...")
+        if args.phase == "test" and contender == "charlstm":
+            args.dynamic_choice = best_dynamic(results, corpus.name, candidate)
         settings = CANDIDATES[contender][candidate]
         row.update(
             RUNNERS[contender](settings, seed, train_text, scored, args, corpus.kind)
         )
         row.update(budget=args.budget, limit=args.limit, date=time.strftime("%F"))
         append_result(args.results, row)
+        results.append(row)
         bits = row["loss"] / math.log(2)
         log(f"{key(row)}: {row['loss']:.4f} nats/char ({bits:.4f} bits)")
     return 0
