@@ -446,8 +446,7 @@ def main():
         type=int,
         default=100_000,
         help="test-split characters scored with dynamic evaluation (and, for "
-        "its baseline, statically in one stream); the numpy passes take about "
-        "2 ms a character on 2 cores",
+        "its baseline, statically in one stream)",
     )
     args = parser.parse_args()
     results = read_results(args.results)
