@@ -49,6 +49,10 @@ import numpy as np
 from charlstm.data.variable_lengths import VariableLengthBatches, draw_epoch_lengths
 from charlstm.utils.checks import InputError, check_count
 
+# Epochs whose variable-length batches `StatefulBatches.total_steps` counts one
+# by one; later ones are counted at their mean.
+EXACT_EPOCHS = 1_000
+
 
 def _as_ids(ids) -> np.ndarray:
     ids = np.asarray(ids)
@@ -247,6 +251,20 @@ class StatefulBatches:
     def steps_per_epoch(self, epoch: int) -> int:
         """The number of training batches of `epoch`."""
         return len(self.epoch_lengths(epoch))
+
+    def total_steps(self, epochs: int) -> int:
+        """The number of training batches in epochs 0 .. `epochs` - 1.
+
+        With variable lengths the first `EXACT_EPOCHS` epochs are counted one by
+        one and any further ones at their mean: drawing the lengths of every
+        epoch of a run given a huge number of epochs and a time budget took a
+        minute per million epochs, before the first batch.
+        """
+        if not self.variable_length:
+            return self.train.count * epochs
+        exact = min(epochs, EXACT_EPOCHS)
+        counted = sum(self.steps_per_epoch(e) for e in range(exact))
+        return counted + round(counted / max(exact, 1) * (epochs - exact))
 
     def shard(self, index: int, num_shards: int) -> StatefulBatches:
         """The streams of one shard, for splitting work across replicas.

@@ -387,7 +387,7 @@ def _fit(
     if on_start is not None:
         on_start(devices)
     # Variable lengths: every epoch has its own number of batches, all known.
-    total_steps = sum(batches.steps_per_epoch(e) for e in range(training.epochs))
+    total_steps = batches.total_steps(training.epochs)
     chars_per_batch = data.batch_size * data.sequence_length
     if data.variable_length and total_steps:  # the run's mean
         chars_per_batch = batches.train.characters * training.epochs / total_steps

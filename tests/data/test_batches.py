@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import charlstm.data.batches as batches_module
 from charlstm.data.batches import (
     StatefulBatches,
     StreamBatches,
@@ -674,3 +675,22 @@ def test_as_arrays_rows_are_the_batches_in_order():
             bx, by = part[k]
             np.testing.assert_array_equal(x[k * 4 : (k + 1) * 4], bx)
             np.testing.assert_array_equal(y[k * 4 : (k + 1) * 4], by)
+
+
+@pytest.mark.parametrize("variable_length", [False, True])
+def test_total_steps_counts_every_epoch_and_huge_runs_at_the_mean(
+    variable_length, monkeypatch
+):
+    ids = np.arange(5_000, dtype=np.int64)
+    batches = StatefulBatches(
+        ids, 4, 20, 0.1, variable_length=variable_length, variable_length_std=5.0
+    )
+    exact = sum(batches.steps_per_epoch(e) for e in range(7))
+    assert batches.total_steps(7) == exact
+    assert batches.total_steps(0) == 0
+    # Past EXACT_EPOCHS, further epochs count at the mean of the counted ones.
+    monkeypatch.setattr(batches_module, "EXACT_EPOCHS", 3)
+    counted = sum(batches.steps_per_epoch(e) for e in range(3))
+    assert batches.total_steps(10**6) == counted + round(counted / 3 * (10**6 - 3))
+    if not variable_length:
+        assert batches.total_steps(10**6) == len(batches.train) * 10**6
