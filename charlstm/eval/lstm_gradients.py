@@ -44,7 +44,7 @@ import numpy as np
 
 from charlstm.infer.engine_weights import EngineWeights
 from charlstm.infer.generator import TextGenerator
-from charlstm.infer.numpy_engine import LN_EPSILON
+from charlstm.infer.numpy_engine import layer_norm
 from charlstm.utils.checks import InputError
 
 CELLS = ("lstm", "ln_lstm")  # what these passes run
@@ -97,13 +97,6 @@ def zero_state(params, layout: Layout, batch: int) -> list:
     return [(np.zeros((batch, u)), np.zeros((batch, u))) for u in units]
 
 
-def _normalize(a):
-    """(a - mean) / sigma over the last axis, and 1 / sigma (..., 1)."""
-    centered = a - a.mean(axis=-1, keepdims=True)
-    inverse = 1.0 / np.sqrt((centered * centered).mean(-1, keepdims=True) + LN_EPSILON)
-    return centered * inverse, inverse
-
-
 def _normalize_backward(d, normalized, inverse):
     """The gradient reaching `a` from `d` reaching `(a - mean) / sigma`."""
     mean = d.mean(axis=-1, keepdims=True)
@@ -111,15 +104,21 @@ def _normalize_backward(d, normalized, inverse):
     return inverse * (d - mean - normalized * along)
 
 
-def _activate(z, out):
-    """(i, f, g, o) of pre-activations z (batch, 4u) in Keras's order, into `out`."""
+def _halves(units: int) -> np.ndarray:
+    """(4 * units,): 0.5 for the sigmoid gates i, f, o, 1 for g (`_activate`)."""
+    return np.r_[np.full(2 * units, 0.5), np.ones(units), np.full(units, 0.5)]
+
+
+def _activate(z, halves, out):
+    """(i, f, g, o) of pre-activations z (batch, 4u) in Keras's order, into `out`;
+    `halves` is `_halves(u)`."""
     u = z.shape[-1] // 4
-    np.tanh(z * np.r_[np.full(2 * u, 0.5), np.ones(u), np.full(u, 0.5)], out=out)
+    np.tanh(z * halves, out=out)
     out[:, : 2 * u] = 0.5 + 0.5 * out[:, : 2 * u]  # sigmoid(z) = (1 + tanh(z/2)) / 2
     out[:, 3 * u :] = 0.5 + 0.5 * out[:, 3 * u :]
 
 
-def _layer_forward(weights, ids, x, h0, c0, layer_norm: bool):
+def _layer_forward(weights, ids, x, h0, c0, normalise: bool):
     """One layer over the segment, from its input (the ids into a one-hot first
     layer, or `x` (batch, time, features)); returns (hs, cs, gates, normalised)
     with hs, cs (batch, time + 1, units) from the initial state on, and
@@ -132,29 +131,30 @@ def _layer_forward(weights, ids, x, h0, c0, layer_norm: bool):
     cs = np.empty((batch, time + 1, u))
     hs[:, 0], cs[:, 0] = h0, c0
     gates = np.empty((batch, time, 4 * u))  # activated (i, f, g, o)
-    if not layer_norm:
+    halves = _halves(u)
+    if not normalise:
         zx = xk + bias
         for t in range(time):
-            _activate(zx[:, t] + hs[:, t] @ recurrent, gates[:, t])
+            _activate(zx[:, t] + hs[:, t] @ recurrent, halves, gates[:, t])
             i, g = gates[:, t, :u], gates[:, t, 2 * u : 3 * u]
             f, o = gates[:, t, u : 2 * u], gates[:, t, 3 * u :]
             cs[:, t + 1] = f * cs[:, t] + i * g
             hs[:, t + 1] = o * np.tanh(cs[:, t + 1])
         return hs, cs, gates, None
     x_gain, x_shift, h_gain, h_shift, c_gain, c_shift = weights[3:]
-    x_hat, x_inverse = _normalize(xk)
+    x_hat, x_inverse = layer_norm(xk)
     zx = x_hat * x_gain + x_shift + bias  # (batch, time, 4u)
     h_hat = np.empty_like(zx)
     h_inverse = np.empty((batch, time, 1))
     c_hat = np.empty((batch, time, u))
     c_inverse = np.empty((batch, time, 1))
     for t in range(time):
-        h_hat[:, t], h_inverse[:, t] = _normalize(hs[:, t] @ recurrent)
-        _activate(zx[:, t] + h_hat[:, t] * h_gain + h_shift, gates[:, t])
+        h_hat[:, t], h_inverse[:, t] = layer_norm(hs[:, t] @ recurrent)
+        _activate(zx[:, t] + h_hat[:, t] * h_gain + h_shift, halves, gates[:, t])
         i, g = gates[:, t, :u], gates[:, t, 2 * u : 3 * u]
         f, o = gates[:, t, u : 2 * u], gates[:, t, 3 * u :]
         cs[:, t + 1] = f * cs[:, t] + i * g
-        c_hat[:, t], c_inverse[:, t] = _normalize(cs[:, t + 1])
+        c_hat[:, t], c_inverse[:, t] = layer_norm(cs[:, t + 1])
         hs[:, t + 1] = o * np.tanh(c_hat[:, t] * c_gain + c_shift)
     normalised = ((x_hat, x_inverse), (h_hat, h_inverse), (c_hat, c_inverse))
     return hs, cs, gates, normalised
@@ -210,15 +210,16 @@ def _layer_backward(weights, cache, inputs, dx, into_input: bool):
     dz = np.empty_like(gates)  # (batch, time, 4u)
     dz_c = dz[..., : 3 * u].reshape(batch, time, 3, u)  # a view
     d_hr = dz if normalised is None else np.empty_like(gates)  # into h R
-    dhs = np.empty((batch, time, u))  # dh_t: from above and from step t + 1
+    dy = None if normalised is None else np.empty((batch, time, u))  # into y_t
     dh_next, dc = np.zeros((batch, u)), np.zeros((batch, u))
     for t in reversed(range(time)):
-        dh = dhs[:, t] = dx[:, t] + dh_next
+        dh = dx[:, t] + dh_next
         if normalised is None:
             dc = dc + dh * into_c[:, t]
         else:
+            dy[:, t] = dh * into_y[:, t]
             dc = dc + _normalize_backward(
-                dh * into_y[:, t] * c_gain, c_hat[:, t], c_inverse[:, t]
+                dy[:, t] * c_gain, c_hat[:, t], c_inverse[:, t]
             )
         dz_c[:, t] = dc[:, None] * by_c[:, t]
         dz[:, t, 3 * u :] = dh * by_h[:, t]
@@ -234,7 +235,6 @@ def _layer_backward(weights, cache, inputs, dx, into_input: bool):
         extra = []
     else:
         d_xk = _normalize_backward(dz * weights[3], x_hat, x_inverse)
-        dy = dhs * into_y  # (batch, time, units)
         extra = [  # in WEIGHT_NAMES order: gains and shifts of x K, h R and c
             (dz * x_hat).sum(axis=(0, 1)),
             bias.copy(),  # three arrays: callers update gradients in place

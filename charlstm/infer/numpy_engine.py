@@ -57,12 +57,12 @@ def _to_layout(cell: str, units: int, a, out=None, halve=True) -> np.ndarray:
     return out
 
 
-def _layer_norm(a: np.ndarray) -> np.ndarray:
-    """`(a - mean) / sqrt(var + LN_EPSILON)` over the last axis, a new array."""
+def layer_norm(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(a - mean) / sqrt(var + LN_EPSILON)` over the last axis, a new array,
+    and `1 / sqrt(var + LN_EPSILON)` (..., 1), which a backward pass needs."""
     centered = a - a.mean(axis=-1, keepdims=True)
-    return centered / np.sqrt(
-        (centered * centered).mean(-1, keepdims=True) + LN_EPSILON
-    )
+    inverse = 1.0 / np.sqrt((centered * centered).mean(-1, keepdims=True) + LN_EPSILON)
+    return centered * inverse, inverse
 
 
 class _Layer:
@@ -137,7 +137,7 @@ class _Layer:
         """The input's part of the pre-activations, with the input bias, for
         inputs x (..., features): (..., gates * units), a new array."""
         if self.cell == "ln_lstm":
-            return _layer_norm(x @ self.kernel) * self.input_gamma + self.input_bias
+            return layer_norm(x @ self.kernel)[0] * self.input_gamma + self.input_bias
         return x @ self.kernel + self.input_bias
 
     def step(self) -> None:
@@ -262,7 +262,7 @@ class NumpyEngine:
         if embedding is not None:
             table = embedding.astype(np.float64) @ table  # (vocab, gates * units)
         if first.cell == "ln_lstm":
-            table = _layer_norm(table) * first.input_gamma
+            table = layer_norm(table)[0] * first.input_gamma
         self.table = (table + first.input_bias).astype(np.float32)
         self.vocabulary_size = self.dense_bias.shape[0]
         self.batch_size = 0
