@@ -160,12 +160,13 @@ def test_two_workers_train_as_one_process_and_only_the_chief_writes(
                 command, env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path
             )
         )
-    for worker in workers:
-        try:
-            _, stderr = worker.communicate(timeout=300)
-        finally:
-            for other in workers:
-                other.kill() if other.poll() is None else None
+    try:  # every worker to its end; on a timeout none is left running
+        errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for worker, stderr in zip(workers, errors, strict=True):
         assert worker.returncode == 0, stderr[-4000:]
     for index in range(2):
         assert_same_weights(tmp_path / f"worker{index}.npz", reference_weights)
