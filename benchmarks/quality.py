@@ -22,6 +22,9 @@ The protocol:
    chosen on the first `--dynamic-chars` characters of `tune`: by the tuning
    run, or for a candidate tuned without it by its first test run (seed 0),
    whose choice the second then uses.
+5. `test --tuned-on CORPUS` scores a corpus nobody tuned on: the candidates
+   and the dynamic setting are those chosen on CORPUS's tuning split, and this
+   corpus's `tune` split is never read.
 
 Every finished training appends one JSON line to `--results`; a rerun skips
 the lines already there, so the protocol can be run over several sessions and
@@ -29,6 +32,8 @@ interrupted at any point. Run it alone on the machine:
 
     python benchmarks/quality.py tune --corpus package:nltk --results runs/quality.jsonl
     python benchmarks/quality.py test --corpus package:nltk --results runs/quality.jsonl
+    python benchmarks/quality.py test --corpus stdlib --tuned-on package:nltk \
+        --results runs/quality.jsonl
     python benchmarks/quality.py report --results runs/quality.jsonl > quality.md
 
 A quick check of the machinery (seconds, tiny slices):
@@ -130,7 +135,7 @@ def load_corpus(spec: str) -> Corpus:
         root = Path(sysconfig.get_paths()["stdlib"])
         return _python_files("stdlib", root, sorted(root.glob("*.py")))
     if spec.startswith("package:") or spec == "package":
-        name = spec.partition(":")[2] or DEFAULT_PACKAGE
+        name = corpus_name(spec).partition(":")[2]
         found = importlib.util.find_spec(name)
         if found is None or not found.submodule_search_locations:
             sys.exit(f"quality.py: --corpus {spec}: no installed package {name!r}")
@@ -139,6 +144,11 @@ def load_corpus(spec: str) -> Corpus:
     if spec == "french":
         return _french_manual_pages()
     sys.exit(f"quality.py: --corpus {spec!r}: choose stdlib, package:NAME or french")
+
+
+def corpus_name(spec: str) -> str:
+    """The name results are recorded under for a `--corpus` value."""
+    return f"package:{DEFAULT_PACKAGE}" if spec in ("package", "package:") else spec
 
 
 def _python_files(name, root, paths) -> Corpus:
@@ -347,13 +357,16 @@ def report(results) -> str:
     lines = []
     for corpus in sorted({r["corpus"] for r in results}):
         rows = [r for r in results if r["corpus"] == corpus]
-        lines += [f"## {corpus}", "", "Tuning split (seed 0), nats/char:", ""]
-        lines += [
-            "| contender | candidate | params | nats/char | epochs | dynamic, "
-            "first `--dynamic-chars` of tune |"
-        ]
-        lines += ["|---|---|---|---|---|---|"]
-        for r in sorted((r for r in rows if r["phase"] == "tune"), key=_order):
+        lines += [f"## {corpus}", ""]
+        tuning = sorted((r for r in rows if r["phase"] == "tune"), key=_order)
+        if tuning:
+            lines += ["Tuning split (seed 0), nats/char:", ""]
+            lines += [
+                "| contender | candidate | params | nats/char | epochs | dynamic, "
+                "first `--dynamic-chars` of tune |"
+            ]
+            lines += ["|---|---|---|---|---|---|"]
+        for r in tuning:
             found = r.get("dynamic") or {}
             best = min(found, key=found.get) if found else ""
             base = r.get("dynamic_static")
@@ -365,7 +378,14 @@ def report(results) -> str:
             )
         tests = [r for r in rows if r["phase"] == "test"]
         if tests:
-            lines += ["", "Test split, scored once (seeds 0 and 1), nats/char:", ""]
+            tuned = {r.get("tuned_on", corpus) for r in tests}
+            where = ", ".join(sorted(tuned - {corpus}))
+            where = f"; settings chosen on the tuning split of {where}" if where else ""
+            lines += [
+                "",
+                f"Test split, scored once (seeds 0 and 1{where}), nats/char:",
+                "",
+            ]
             lines += [
                 "| contender | candidate | mean | seeds | dynamic: characters, "
                 "static on them, dynamic (means) |"
@@ -421,6 +441,12 @@ def main():
     parser.add_argument("--results", type=Path, required=True, help="JSON-lines file")
     parser.add_argument("--budget", type=float, default=600, help="training seconds")
     parser.add_argument(
+        "--tuned-on",
+        metavar="CORPUS",
+        help="test: use the settings chosen on this corpus's tuning split "
+        "(default: the tested corpus's own)",
+    )
+    parser.add_argument(
         "--contenders", default=",".join(CONTENDERS), help="comma-separated"
     )
     parser.add_argument(
@@ -469,19 +495,29 @@ def main():
     done = {key(r) for r in results}
     count = args.candidates or min(len(CANDIDATES[c]) for c in names)
     args.dynamic_choice = ""
+    if args.tuned_on and args.phase != "test":
+        parser.error("--tuned-on applies to the test phase only")
+    tuned = corpus_name(args.tuned_on or corpus.name)
     if args.phase == "test":
-        args.tune_text = corpus.split("tune", args.limit)
-    for contender, candidate, seed in jobs(
-        args.phase, corpus.name, names, results, count
-    ):
+        args.tune_text = (
+            corpus.split("tune", args.limit) if tuned == corpus.name else ""
+        )
+    for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
         row = dict(phase=args.phase, corpus=corpus.name, contender=contender)
         row.update(candidate=candidate, seed=seed)
+        if tuned != corpus.name:
+            row["tuned_on"] = tuned
         if key(row) in done:
             log(f"have {key(row)}")
             continue
         log(f"{key(row)}: training {args.budget:g} s ...")
         if args.phase == "test" and contender == "charlstm":
-            args.dynamic_choice = best_dynamic(results, corpus.name, candidate)
+            args.dynamic_choice = best_dynamic(results, tuned, candidate)
+            if args.dynamic and not (args.dynamic_choice or args.tune_text):
+                sys.exit(
+                    f"quality.py: no dynamic-evaluation setting chosen on {tuned} "
+                    f"for {candidate}: run its test phase first, or --no-dynamic"
+                )
         settings = CANDIDATES[contender][candidate]
         row.update(
             RUNNERS[contender](settings, seed, train_text, scored, args, corpus.kind)
