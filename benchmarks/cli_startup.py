@@ -1,6 +1,6 @@
 """How long `charlstm generate` takes from a cold start, against the Keras path.
 
-One run directory of the default model (2 x LSTM(224), trained for a few
+One run directory of the default model (2 x LN-LSTM(224), trained for a few
 batches: speed does not depend on training) is generated from in fresh
 interpreters, each figure the median wall time of `--repeats` starts:
 

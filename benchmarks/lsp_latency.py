@@ -11,7 +11,7 @@ response, the median of `--starts` starts.
 
 The run is `--run-dir`, or a model with random weights written to a temporary
 directory (`--random-model`): `default` (`ModelConfig()`'s defaults, 2 x 224
-LSTM), `perez2021` (2 x 128) or `frank2022` (3 x 512), with the default
+LN-LSTM), `perez2021` (2 x 128) or `frank2022` (3 x 512), with the default
 corpus's vocabulary. Random weights end lines anywhere, so the completions'
 lengths (and the time of the search) are not those of a trained model: give
 `--run-dir` for figures to report.

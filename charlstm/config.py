@@ -84,18 +84,19 @@ def check(condition: bool, message: str, **received) -> None:
 class ModelConfig:
     """The recurrent model and its optimizer.
 
-    The defaults (with `DataConfig`'s) gave the lowest held-out loss on Python
-    after ten minutes of training on a 2-core CPU among the candidates measured
-    with `benchmarks/quality.py`; see docs/defaults.md.
+    The defaults (with `DataConfig`'s) gave the lowest loss on a tuning split
+    of Python after ten minutes of training on a 2-core CPU among the
+    candidates measured with `benchmarks/quality.py`; see docs/defaults.md and
+    docs/quality.md.
     """
 
     vocabulary_size: int = option(
         0, help="distinct characters (or tokens); set from the corpus", flag=False
     )
     cell: str = option(
-        "lstm",
+        "ln_lstm",
         help="recurrent cell; ln_lstm: an LSTM with layer normalisation inside the "
-        "cell (Ba, Kiros and Hinton 2016), which `charlstm export` cannot write",
+        "cell (Ba, Kiros and Hinton 2016), whose export has no model.keras",
         choices=CELLS,
     )
     num_layers: int = option(2, help="stacked recurrent layers")

@@ -14,9 +14,11 @@
   format 1; `docs/export.md` documents it), with `vocab.json` for its ids.
 - `vocab.json`, and a `README.md` on how to use the files.
 
-Dropout is left out (it does nothing at inference). Word-mode runs, GPT-2 runs,
-models the numpy engine cannot run (residual connections, layer normalisation)
-and LN-LSTM runs (`cell="ln_lstm"`: no built-in Keras layer) are refused.
+An LN-LSTM run (`cell="ln_lstm"`) has no `model.keras`: no built-in Keras layer
+normalises inside an LSTM cell. Its export is `engine.npz`, `vocab.json` and the
+README. Dropout is left out (it does nothing at inference). Word-mode runs,
+GPT-2 runs and models the numpy engine cannot run (residual connections, layer
+normalisation between layers) are refused.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ README = """# A character-level language model exported by charlstm {version}
 
 Trained with charlstm (a {layers} x {units} {cell}); these files need no charlstm.
 
+{files}
+- `engine.npz` and `vocab.json`: the weights for numpy alone, in the format
+  that charlstm's docs/export.md describes.
+"""
+
+KERAS_README = """\
 - `model.keras`: `keras.saving.load_model("model.keras")` with Keras 3 and
   TensorFlow. Input: a (1, time) string tensor of single characters. Output:
   (1, time, {size}) next-character probabilities; column j is the character
@@ -67,9 +75,14 @@ Trained with charlstm (a {layers} x {units} {cell}); these files need no charlst
       characters = model.get_layer("vocabulary").get_vocabulary()
       probs = model(tf.constant([list("def ")]))[0, -1].numpy()
       print(characters[int(np.argmax(probs))])
+"""
 
-- `engine.npz` and `vocab.json`: the same weights for numpy alone, in the format
-  that charlstm's docs/export.md describes.
+# An LN-LSTM's export: the cell has no built-in Keras layer.
+NO_KERAS_README = """\
+- No `model.keras`: no built-in Keras layer normalises inside an LSTM cell.
+  The cell is Ba, Kiros and Hinton's LSTM with layer normalisation of the input
+  projection, the recurrent projection and the cell; `engine.npz` holds each
+  gain and shift (docs/export.md).
 """
 
 
@@ -82,7 +95,7 @@ def export(
     """Writes a self-contained inference model of a run (see the module docstring).
 
     Args:
-        run_dir: path. A trained LSTM (GRU, SimpleRNN) run directory.
+        run_dir: path. A trained LSTM (LN-LSTM, GRU, SimpleRNN) run directory.
         out: path. The directory to write; it must not exist unless `force`.
         checkpoint: "best" (`model.keras`) or "last".
         force: bool. Replace `out` if it exists.
@@ -104,19 +117,24 @@ def export(
             f"`out` is in a directory that does not exist: {str(out)!r}"
         )
     config, vocabulary, weights = _read_run(Path(run_dir), checkpoint)
-    model = inference_model(config.model, vocabulary, weights)
+    keras_layers = config.model.cell in _RECURRENT
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        model.save(tmp / "model.keras")
-        weights.save(tmp / "engine.npz", file_digest(tmp / "model.keras"))
+        digest = ""  # of the model.keras beside engine.npz, if there is one
+        if keras_layers:
+            inference_model(config.model, vocabulary, weights).save(tmp / "model.keras")
+            digest = file_digest(tmp / "model.keras")
+        weights.save(tmp / "engine.npz", digest)
         vocabulary.save(tmp / "vocab.json")
+        files = KERAS_README if keras_layers else NO_KERAS_README
+        size = vocabulary.size + (vocabulary.unknown_id is None)
         (tmp / "README.md").write_text(
             README.format(
                 version=config.version or "?",
                 layers=config.model.num_layers,
                 units=config.model.units,
-                cell=config.model.cell.upper(),
-                size=vocabulary.size + (vocabulary.unknown_id is None),
+                cell=config.model.cell.upper().replace("_", "-"),
+                files=files.format(size=size),
             ),
             encoding="utf-8",
         )
@@ -148,7 +166,6 @@ def _read_run(run_dir: Path, checkpoint: str):
             "export writes character-level runs; a word-mode run's tokenizer is "
             "charlstm code (charlstm.data.tokens)."
         )
-    _check_cell(config.model, repr(str(run_dir)))
     reason = unsupported_reason(config.model)
     if reason:
         raise InputError(f"cannot export {str(run_dir)!r}: {reason}.")
@@ -158,13 +175,12 @@ def _read_run(run_dir: Path, checkpoint: str):
     return config, vocabulary, weights
 
 
-def _check_cell(config: ModelConfig, source: str) -> None:
+def _check_cell(config: ModelConfig) -> None:
     """An InputError unless the cell is one of Keras's built-in layers."""
     if config.cell not in _RECURRENT:
         raise InputError(
-            f"cannot export {source}: its cell {config.cell!r} (layer "
-            "normalisation inside the LSTM cell) has no built-in Keras layer; "
-            "train with cell 'lstm' (--cell lstm) to export a run."
+            f"`config.cell` {config.cell!r} has no built-in Keras layer (layer "
+            "normalisation inside the LSTM cell); its export is engine.npz alone."
         )
 
 
@@ -179,7 +195,7 @@ def inference_model(
     config: ModelConfig, vocabulary: Vocabulary, weights: EngineWeights
 ) -> keras.Model:
     """The batch-1 stateful model of built-in Keras layers, weights set."""
-    _check_cell(config, "this model")
+    _check_cell(config)
     order = column_order(vocabulary)  # (columns,) run ids, -1: none
     size = len(order)
     characters = keras.Input(batch_shape=(1, None), dtype="string", name="characters")

@@ -56,6 +56,18 @@ def test_export_writes_the_four_files_and_a_note(trained_run, exported):
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
+def test_export_of_an_ln_lstm_run_says_it_has_no_keras_model(tmp_path, capsys):
+    from tests.model.test_export import random_run
+
+    run = random_run(tmp_path, cell="ln_lstm")
+    out = tmp_path / "exported"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"charlstm: wrote {out}: engine.npz, vocab.json, README.md"
+    assert err[1].startswith("charlstm: no model.keras: no built-in Keras layer")
+    assert len(err) == 2
+
+
 def test_export_refuses_an_existing_out_and_keeps_it(trained_run, tmp_path, capsys):
     out = tmp_path / "exported"
     assert main(["export", str(trained_run), "--out", str(out)]) == 0

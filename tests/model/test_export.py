@@ -163,14 +163,24 @@ def test_an_existing_directory_is_kept_unless_forced(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_ln_lstm_runs_are_refused_by_name(tmp_path):
+def test_an_ln_lstm_run_exports_its_numpy_weights_without_a_keras_model(tmp_path):
     run = random_run(tmp_path, cell="ln_lstm")
-    with pytest.raises(ValueError, match=r"'ln_lstm'.*--cell lstm") as info:
-        export(run, tmp_path / "e")
-    assert "\n" not in str(info.value)  # one line
-    assert not (tmp_path / "e").exists()
-    # The numpy engine runs it: only the built-in Keras layers are missing.
-    assert charlstm.load(run, engine="numpy").generate("ad", 5, temperature=0)
+    out = export(run, tmp_path / "e")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "engine.npz",
+        "vocab.json",
+    ]
+    assert "No `model.keras`" in (out / "README.md").read_text()
+    with np.load(out / "engine.npz") as data:
+        meta = json.loads(str(data["meta"]))
+        arrays = [data[k] for k in sorted(data.files) if k.startswith("w")]
+    assert meta["model"]["cell"] == "ln_lstm"
+    saved = keras.saving.load_model(run / "model.keras").get_weights()
+    assert len(arrays) == len(saved)  # the LN gains and shifts included
+    for got, want in zip(arrays, saved, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_word_mode_runs_are_refused(tmp_path):
