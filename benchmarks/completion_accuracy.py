@@ -281,7 +281,8 @@ def main(argv=None):
         "ignores trailing whitespace, ± one standard error."
     )
     print(
-        f"- Model: LSTM {args.num_layers} x {args.units}, embedding input, "
+        f"- Model: {charlstm.ModelConfig().cell} {args.num_layers} x {args.units}, "
+        "embedding input, "
         f"batch {args.batch_size}, sequence {args.sequence_length} ids, "
         f"{args.budget:g} s of training per mode; word mode keeps "
         f"{args.max_tokens:,} tokens at most."

@@ -31,6 +31,7 @@ def _lstm(layers, units, batch, seq=100, lr=0.002, encoding="embedding", dropout
         input_encoding=encoding,
         dropout=dropout,
         # This search's fixed settings (the defaults before the ten-minute search).
+        cell="lstm",
         optimizer="rmsprop",
         lr_schedule="exponential",
         lr_decay=0.97,

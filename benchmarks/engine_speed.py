@@ -174,6 +174,7 @@ def main():
     line = "        return self._replace("  # a line being typed
     config = ModelConfig(
         vocabulary_size=vocabulary.size,
+        cell="lstm",  # as Frank's (2022) loop, which the baseline runs
         dropout=0.0,
         input_encoding="one_hot",
         **PRESETS[args.preset],

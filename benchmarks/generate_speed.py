@@ -137,7 +137,7 @@ def main():
         config = charlstm.preset("frank2022").model
     else:
         config = charlstm.ModelConfig(
-            num_layers=1, units=128, dropout=0.0, input_encoding="one_hot"
+            cell="lstm", num_layers=1, units=128, dropout=0.0, input_encoding="one_hot"
         )
     config = dataclasses.replace(config, vocabulary_size=vocabulary.size)
     assert config.cell == "lstm" and config.input_encoding == "one_hot"

@@ -3,8 +3,9 @@
     python examples/compare_gpt2.py [CORPUS ...] --budget 600 --out runs/compare \\
         [--held-out FILE ...] [--codegen-source DIR] [--codegen-examples 50]
 
-Trains charlstm's default LSTM and a GPT-2 of nanoGPT's CPU size (4 layers, 4
-heads, 128 wide, windows of 64 tokens, a 1,024-token BPE trained on the corpus)
+Trains charlstm's default LSTM (an LN-LSTM since the third round of
+docs/defaults.md) and a GPT-2 of nanoGPT's CPU size (4 layers, 4 heads, 128
+wide, windows of 64 tokens, a 1,024-token BPE trained on the corpus)
 for `--budget` seconds each, one after the other, on the same text and the same
 train/validation split, then prints a table: validation bits per character (the
 same stream-tail characters for both; and a `--held-out` text through each

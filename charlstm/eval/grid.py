@@ -77,7 +77,7 @@ class SweepGrid:
         learning_rate: list of float. Starter RMSprop learning rates.
         l2: list of float. L2 weights on every kernel (Perez et
             al.'s "regularization weight").
-        cell: list of str. "lstm", "gru", "simple_rnn".
+        cell: list of str. "ln_lstm", "lstm", "gru", "simple_rnn".
 
     Example:
     >>> grid = SweepGrid.parse(batch_size="32,64", cell="lstm,gru")

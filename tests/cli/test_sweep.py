@@ -53,10 +53,10 @@ def test_sweep_trains_each_point_and_prints_the_table(tmp_path, corpus, capsys):
     assert [line.split(" | ")[1] for line in lines[2:]] == ["4", "8"]
     assert "point 2/2 done" in captured.err
     rows = read_results(out)
-    lr = ModelConfig().learning_rate  # the default, as no rate was given
+    lr, cell = ModelConfig().learning_rate, ModelConfig().cell  # the defaults
     assert [r["point"] for r in rows] == [
-        f"lstm-bs4-lr{lr!r}-l2_0.0",
-        f"lstm-bs8-lr{lr!r}-l2_0.0",
+        f"{cell}-bs4-lr{lr!r}-l2_0.0",
+        f"{cell}-bs8-lr{lr!r}-l2_0.0",
     ]
     assert all(r["epochs"] == 1 and r["val_bits_per_char"] > 0 for r in rows)
     assert all(0 <= r["bleu_eval"] <= 1 and r["bleu_train"] is None for r in rows)

@@ -25,6 +25,7 @@ def word_run(tmp_path_factory):
     # The greedy outputs the tests below rely on come from this training.
     config = tiny_config(
         tokens="word",
+        cell="lstm",
         epochs=2,
         units=8,
         batch_size=2,

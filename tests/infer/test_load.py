@@ -108,7 +108,7 @@ def test_other_charlstm_release_falls_back_to_keras(run_copy):
 
 def test_layer_norm_run_falls_back_to_keras(tmp_path):
     run = tmp_path / "run"
-    config = tiny_config(layer_norm=True, residual=True)
+    config = tiny_config(layer_norm=True, residual=True, cell="lstm")
     charlstm.train(text=make_text(2000), run_dir=run, config=config)
     with pytest.warns(EngineFallbackWarning, match="layer normalisation"):
         generator = charlstm.load(run)

@@ -107,7 +107,9 @@ def test_export_loads_where_charlstm_cannot_be_imported(tmp_path):
     which `import charlstm` fails, gives charlstm's probabilities within 1e-5."""
     text = "Привет, мир! 日本語のテキスト 😀 def naïve(x):\n    return x\n" * 30
     run = tmp_path / "run"
-    charlstm.train(text=text, run_dir=run, config=tiny_config(min_char_count=1))
+    charlstm.train(
+        text=text, run_dir=run, config=tiny_config(min_char_count=1, cell="lstm")
+    )
     out = export(run, tmp_path / "exported")
     expected = charlstm_probabilities(run, PROBE)
     np.save(tmp_path / "expected.npy", expected)

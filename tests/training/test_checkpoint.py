@@ -23,10 +23,12 @@ from charlstm.training.run_dir import RunFiles, read_batch_history
 from tests.helpers import make_text, tiny_config
 
 TEXT = make_text(3000)
-# Dropout on (masks drawn by seeded generators), the fused stack and Keras's layers.
+# Dropout on (masks drawn by seeded generators), the fused stack and Keras's layers
+# of the default cell (LN-LSTM), and the LSTM's fused stack.
 CONFIGS = {
     "stack": dict(epochs=3, dropout=0.5, fast_path=True),
     "keras": dict(epochs=3, dropout=0.5, fast_path=False),
+    "lstm-stack": dict(epochs=3, dropout=0.5, fast_path=True, cell="lstm"),
 }
 
 
