@@ -96,7 +96,7 @@ class ModelConfig:
     cell: str = option(
         "ln_lstm",
         help="recurrent cell; ln_lstm: an LSTM with layer normalisation inside the "
-        "cell (Ba, Kiros and Hinton 2016), whose export has no model.keras",
+        "cell (Ba, Kiros and Hinton 2016)",
         choices=CELLS,
     )
     num_layers: int = option(2, help="stacked recurrent layers")

@@ -13,8 +13,7 @@ def add_parser(commands):
         "model.keras (batch 1, stateful, the vocabulary inside as a StringLookup "
         "layer; keras.saving.load_model opens it without charlstm), engine.npz "
         "(the numpy weights, format in docs/export.md), vocab.json and a README. "
-        "An LN-LSTM run (--cell ln_lstm) has no model.keras: no built-in Keras "
-        "layer runs its cell.",
+        "An LN-LSTM run's model.keras is one step, the states passed in and out.",
     )
     add_run_arguments(e, engine=False)
     e.add_argument("--out", metavar="DIR", required=True, help="directory to write")
@@ -26,12 +25,5 @@ def run(args) -> int:
     from charlstm.model.export import export
 
     out = export(args.run_dir, args.out, args.checkpoint, args.force)
-    names = ("model.keras", "engine.npz", "vocab.json", "README.md")
-    written = ", ".join(name for name in names if (out / name).exists())
-    note(f"wrote {out}: {written}")
-    if not (out / "model.keras").exists():
-        note(
-            "no model.keras: no built-in Keras layer runs an LN-LSTM cell; "
-            "engine.npz holds its weights (train with --cell lstm for a Keras model)"
-        )
+    note(f"wrote {out}: model.keras, engine.npz, vocab.json, README.md")
     return 0

@@ -14,11 +14,14 @@
   format 1; `docs/export.md` documents it), with `vocab.json` for its ids.
 - `vocab.json`, and a `README.md` on how to use the files.
 
-An LN-LSTM run (`cell="ln_lstm"`) has no `model.keras`: no built-in Keras layer
-normalises inside an LSTM cell. Its export is `engine.npz`, `vocab.json` and the
-README. Dropout is left out (it does nothing at inference). Word-mode runs,
-GPT-2 runs and models the numpy engine cannot run (residual connections, layer
-normalisation between layers) are refused.
+An LN-LSTM run (`cell="ln_lstm"`): no built-in Keras layer runs its cell over
+time, so its `model.keras` is one step of it (`step_model`), of built-in layers
+(Dense, LayerNormalization, Add, Multiply): inputs a `(1,)` string tensor of
+one character and each layer's `h` and `c`, `(1, units)`; outputs the `(1,
+columns)` probabilities and the new states, in the same order. Dropout is left
+out (it does nothing at inference). Word-mode runs, GPT-2 runs and models the
+numpy engine cannot run (residual connections, layer normalisation between
+layers) are refused.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from charlstm.infer.engine_weights import (
     unsupported_reason,
 )
 from charlstm.model.build import load_model_file
+from charlstm.model.ln_lstm import EPSILON
 from charlstm.training.run_dir import RunFiles, check_trained
 from charlstm.utils.checks import InputError
 
@@ -77,12 +81,24 @@ KERAS_README = """\
       print(characters[int(np.argmax(probs))])
 """
 
-# An LN-LSTM's export: the cell has no built-in Keras layer.
-NO_KERAS_README = """\
-- No `model.keras`: no built-in Keras layer normalises inside an LSTM cell.
-  The cell is Ba, Kiros and Hinton's LSTM with layer normalisation of the input
-  projection, the recurrent projection and the cell; `engine.npz` holds each
-  gain and shift (docs/export.md).
+# An LN-LSTM's export: no built-in Keras layer runs its cell over time.
+STEP_README = """\
+- `model.keras`: `keras.saving.load_model("model.keras")` with Keras 3 and
+  TensorFlow. One step of the model (an LN-LSTM: Ba, Kiros and Hinton's LSTM
+  with layer normalisation inside the cell, which no built-in Keras layer runs
+  over time). Inputs: a (1,) string tensor of one character, then each layer's
+  h and c, (1, {units}) each, zeros to start a text. Outputs: (1, {size})
+  next-character probabilities (column j is the character
+  `model.get_layer("vocabulary").get_vocabulary()[j]`, "[UNK]": any other
+  character), then the new states, in the inputs' order.
+
+      import keras, numpy as np, tensorflow as tf
+      model = keras.saving.load_model("model.keras")
+      characters = model.get_layer("vocabulary").get_vocabulary()
+      states = [np.zeros((1, {units}), "float32")] * {states}
+      for character in "def ":
+          probs, *states = model([tf.constant([character]), *states])
+      print(characters[int(np.argmax(probs[0]))])
 """
 
 
@@ -117,24 +133,25 @@ def export(
             f"`out` is in a directory that does not exist: {str(out)!r}"
         )
     config, vocabulary, weights = _read_run(Path(run_dir), checkpoint)
-    keras_layers = config.model.cell in _RECURRENT
+    m = config.model
+    over_time = m.cell in _RECURRENT  # else one step (an LN-LSTM)
+    build = inference_model if over_time else step_model
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        digest = ""  # of the model.keras beside engine.npz, if there is one
-        if keras_layers:
-            inference_model(config.model, vocabulary, weights).save(tmp / "model.keras")
-            digest = file_digest(tmp / "model.keras")
-        weights.save(tmp / "engine.npz", digest)
+        build(m, vocabulary, weights).save(tmp / "model.keras")
+        weights.save(tmp / "engine.npz", file_digest(tmp / "model.keras"))
         vocabulary.save(tmp / "vocab.json")
-        files = KERAS_README if keras_layers else NO_KERAS_README
         size = vocabulary.size + (vocabulary.unknown_id is None)
+        files = (KERAS_README if over_time else STEP_README).format(
+            size=size, units=m.units, states=2 * m.num_layers
+        )
         (tmp / "README.md").write_text(
             README.format(
                 version=config.version or "?",
-                layers=config.model.num_layers,
-                units=config.model.units,
-                cell=config.model.cell.upper().replace("_", "-"),
-                files=files.format(size=size),
+                layers=m.num_layers,
+                units=m.units,
+                cell=m.cell.upper().replace("_", "-"),
+                files=files,
             ),
             encoding="utf-8",
         )
@@ -175,12 +192,12 @@ def _read_run(run_dir: Path, checkpoint: str):
     return config, vocabulary, weights
 
 
-def _check_cell(config: ModelConfig) -> None:
-    """An InputError unless the cell is one of Keras's built-in layers."""
-    if config.cell not in _RECURRENT:
+def _check_cell(config: ModelConfig, cells) -> None:
+    """An InputError unless `config.cell` is one of `cells`."""
+    if config.cell not in cells:
         raise InputError(
-            f"`config.cell` {config.cell!r} has no built-in Keras layer (layer "
-            "normalisation inside the LSTM cell); its export is engine.npz alone."
+            f"`config.cell` must be one of {tuple(cells)} here, got "
+            f"{config.cell!r}: export() picks the model for each cell."
         )
 
 
@@ -195,24 +212,12 @@ def inference_model(
     config: ModelConfig, vocabulary: Vocabulary, weights: EngineWeights
 ) -> keras.Model:
     """The batch-1 stateful model of built-in Keras layers, weights set."""
-    _check_cell(config)
+    _check_cell(config, _RECURRENT)
     order = column_order(vocabulary)  # (columns,) run ids, -1: none
-    size = len(order)
     characters = keras.Input(batch_shape=(1, None), dtype="string", name="characters")
-    lookup = keras.layers.StringLookup(
-        vocabulary=list(vocabulary.characters),
-        num_oov_indices=1,
-        oov_token=UNKNOWN_TOKEN,
-        name="vocabulary",
-    )
-    ids = lookup(characters)  # (1, time) int64, 0: unknown
     arrays = list(weights.arrays)
-    if config.input_encoding == "embedding":
-        table = _rows(arrays.pop(0), order)  # (columns, embedding_dim)
-    else:  # one-hot: an embedding whose rows are the one-hot vectors
-        table = _rows(np.eye(config.vocabulary_size, dtype=np.float32), order)
-    embedding = keras.layers.Embedding(size, table.shape[1], name="embedding")
-    x = embedding(ids)  # (1, time, features)
+    x, embedding, table = _embedded(characters, config, vocabulary, arrays, order)
+    # x: (1, time, features)
     recurrent = []
     for i in range(config.num_layers):
         layer = _RECURRENT[config.cell](
@@ -223,17 +228,132 @@ def inference_model(
         )
         x = layer(x)  # (1, time, units)
         recurrent.append(layer)
-    dense = keras.layers.Dense(size, activation="softmax", name="softmax")
+    dense = keras.layers.Dense(len(order), activation="softmax", name="softmax")
     probabilities = dense(x)  # (1, time, columns)
     model = keras.Model(characters, probabilities, name="charlstm_export")
     embedding.set_weights([table])
     for layer in recurrent:
         layer.set_weights([arrays.pop(0) for _ in range(3)])
+    _set_softmax(dense, arrays, order)
+    return model
+
+
+def step_model(
+    config: ModelConfig, vocabulary: Vocabulary, weights: EngineWeights
+) -> keras.Model:
+    """One step of an LN-LSTM run, of built-in Keras layers, weights set:
+    [character (1,), h_0, c_0, h_1, ...] -> [probabilities (1, columns),
+    h_0', c_0', h_1', ...], each state (1, units).
+
+    Per layer, as `charlstm.model.ln_lstm`: the input and recurrent projections
+    (Dense) are normalised (LayerNormalization, the bias folded into the input
+    normalisation's shift) and added; fixed Dense kernels of zeros and ones
+    pick the four gates' columns out of the sum, since a layer normalisation
+    covers all four jointly."""
+    _check_cell(config, ("ln_lstm",))
+    order = column_order(vocabulary)  # (columns,) run ids, -1: none
+    character = keras.Input(batch_shape=(1,), dtype="string", name="character")
+    arrays = list(weights.arrays)
+    x, embedding, table = _embedded(character, config, vocabulary, arrays, order)
+    # x: (1, features)
+    units, inputs, outputs, settings = config.units, [character], [], []
+    for i in range(config.num_layers):
+        h = keras.Input(batch_shape=(1, units), name=f"h_{i}")
+        c = keras.Input(batch_shape=(1, units), name=f"c_{i}")
+        inputs += [h, c]
+        kernel, recurrent, bias, gx, bx, gh, bh, gc, bc = (
+            arrays.pop(0) for _ in range(9)
+        )
+        name = f"ln_lstm_{i}"
+        project = keras.layers.Dense(4 * units, use_bias=False, name=f"{name}_input")
+        loop = keras.layers.Dense(4 * units, use_bias=False, name=f"{name}_recurrent")
+        norms = [
+            _norm(f"{name}_{part}_norm") for part in ("input", "recurrent", "cell")
+        ]
+        settings += [(project, [kernel]), (loop, [recurrent])]
+        # The bias is folded into the input normalisation's shift.
+        settings += zip(norms, ([gx, bx + bias], [gh, bh], [gc, bc]), strict=True)
+        z = keras.layers.Add(name=f"{name}_z")(
+            [norms[0](project(x)), norms[1](loop(h))]
+        )  # (1, 4 * units)
+        gates = []
+        for k, (gate, activation) in enumerate(GATES):
+            pick = keras.layers.Dense(
+                units,
+                activation=activation,
+                use_bias=False,
+                trainable=False,
+                name=f"{name}_{gate}",
+            )
+            gates.append(pick(z))  # (1, units)
+            settings.append((pick, [_columns(4 * units, k * units, units)]))
+        input_gate, forget, candidate, output = gates
+        c_new = keras.layers.Add(name=f"{name}_c")(
+            [
+                keras.layers.Multiply()([forget, c]),
+                keras.layers.Multiply()([input_gate, candidate]),
+            ]
+        )  # (1, units)
+        squashed = keras.layers.Activation("tanh")(norms[2](c_new))
+        x = keras.layers.Multiply(name=f"{name}_h")([output, squashed])  # (1, units)
+        outputs += [x, c_new]
+    dense = keras.layers.Dense(len(order), activation="softmax", name="softmax")
+    probabilities = dense(x)  # (1, columns)
+    model = keras.Model(inputs, [probabilities, *outputs], name="charlstm_export")
+    embedding.set_weights([table])
+    for layer, values in settings:
+        layer.set_weights(values)
+    _set_softmax(dense, arrays, order)
+    return model
+
+
+# The LSTM's gates in Keras's column order, with their activations.
+GATES = (
+    ("input_gate", "sigmoid"),
+    ("forget_gate", "sigmoid"),
+    ("candidate", "tanh"),
+    ("output_gate", "sigmoid"),
+)
+
+
+def _norm(name: str) -> keras.layers.LayerNormalization:
+    return keras.layers.LayerNormalization(epsilon=EPSILON, name=name)
+
+
+def _columns(width: int, start: int, count: int) -> np.ndarray:
+    """A (width, count) kernel that picks columns start .. start + count - 1."""
+    kernel = np.zeros((width, count), dtype=np.float32)
+    kernel[np.arange(start, start + count), np.arange(count)] = 1.0
+    return kernel
+
+
+def _embedded(characters, config, vocabulary, arrays, order):
+    """The vocabulary lookup and the embedding (a one-hot run's rows are the
+    one-hot vectors) of `characters`: (x, the Embedding layer, its table).
+    Pops the embedding table off `arrays`."""
+    lookup = keras.layers.StringLookup(
+        vocabulary=list(vocabulary.characters),
+        num_oov_indices=1,
+        oov_token=UNKNOWN_TOKEN,
+        name="vocabulary",
+    )
+    ids = lookup(characters)  # int64, 0: unknown
+    if config.input_encoding == "embedding":
+        table = _rows(arrays.pop(0), order)  # (columns, embedding_dim)
+    else:
+        table = _rows(np.eye(config.vocabulary_size, dtype=np.float32), order)
+    embedding = keras.layers.Embedding(len(order), table.shape[1], name="embedding")
+    return embedding(ids), embedding, table
+
+
+def _set_softmax(dense, arrays, order) -> None:
+    """The softmax's kernel and bias (the last two of `arrays`) in the export's
+    columns; a column with no run id (an unknown id the run lacks) gets none of
+    the probability."""
     kernel, bias = arrays
     dense.set_weights(
         [_rows(kernel.T, order).T, _rows(bias[:, None], order, fill=-1e9)[:, 0]]
     )
-    return model
 
 
 def _rows(array: np.ndarray, order: np.ndarray, fill: float = 0.0) -> np.ndarray:

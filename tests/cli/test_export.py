@@ -8,10 +8,8 @@ import json
 import numpy as np
 import pytest
 
-import charlstm
 from charlstm.cli import main
 from charlstm.data.vocabulary import Vocabulary
-from tests.helpers import make_text, tiny_config
 
 FILES = ["README.md", "engine.npz", "model.keras", "vocab.json"]
 
@@ -28,27 +26,17 @@ def contents(directory):
 
 
 @pytest.fixture(scope="module")
-def lstm_run(tmp_path_factory):
-    """A tiny LSTM run trained for 2 epochs: its export has a model.keras (the
-    default cell, LN-LSTM, has no built-in Keras layer)."""
-    run_dir = tmp_path_factory.mktemp("runs") / "lstm"
-    config = tiny_config(epochs=2, cell="lstm")
-    charlstm.train(text=make_text(), run_dir=run_dir, config=config)
-    return run_dir
-
-
-@pytest.fixture(scope="module")
-def exported(lstm_run, tmp_path_factory):
-    """The LSTM run exported once (`charlstm export RUN --out DIR`), with
+def exported(trained_run, tmp_path_factory):
+    """The trained run exported once (`charlstm export RUN --out DIR`), with
     what the command printed."""
     out = tmp_path_factory.mktemp("export") / "tiny"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["export", str(lstm_run), "--out", str(out)])
+        code = main(["export", str(trained_run), "--out", str(out)])
     return out, code, stdout.getvalue(), stderr.getvalue()
 
 
-def test_export_writes_the_four_files_and_a_note(lstm_run, exported):
+def test_export_writes_the_four_files_and_a_note(trained_run, exported):
     out, code, stdout, stderr = exported
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == FILES
@@ -58,7 +46,7 @@ def test_export_writes_the_four_files_and_a_note(lstm_run, exported):
     )
     # The vocabulary is the run's own, its unknown id included.
     assert json.loads((out / "vocab.json").read_text(encoding="utf-8")) == json.loads(
-        (lstm_run / "vocab.json").read_text(encoding="utf-8")
+        (trained_run / "vocab.json").read_text(encoding="utf-8")
     )
     assert Vocabulary.load(out / "vocab.json").unknown_id is not None
     with np.load(out / "engine.npz") as weights:
@@ -66,17 +54,6 @@ def test_export_writes_the_four_files_and_a_note(lstm_run, exported):
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "keras.saving.load_model" in readme and "LSTM" in readme
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
-
-
-def test_export_of_a_default_run_says_it_has_no_keras_model(
-    trained_run, tmp_path, capsys
-):
-    out = tmp_path / "exported"
-    assert main(["export", str(trained_run), "--out", str(out)]) == 0
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == f"charlstm: wrote {out}: engine.npz, vocab.json, README.md"
-    assert err[1].startswith("charlstm: no model.keras: no built-in Keras layer")
-    assert len(err) == 2
 
 
 def test_export_refuses_an_existing_out_and_keeps_it(trained_run, tmp_path, capsys):
@@ -92,11 +69,11 @@ def test_export_refuses_an_existing_out_and_keeps_it(trained_run, tmp_path, caps
     assert capsys.readouterr().out == ""
 
 
-def test_export_force_replaces_out(lstm_run, tmp_path, capsys):
+def test_export_force_replaces_out(trained_run, tmp_path, capsys):
     out = tmp_path / "exported"
     out.mkdir()
     (out / "old.txt").write_text("replace me")
-    args = ["export", str(lstm_run), "--out", str(out), "--force"]
+    args = ["export", str(trained_run), "--out", str(out), "--force"]
     assert main(args) == 0
     assert sorted(p.name for p in out.iterdir()) == FILES
     assert capsys.readouterr().err == (

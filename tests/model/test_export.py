@@ -165,24 +165,75 @@ def test_an_existing_directory_is_kept_unless_forced(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_an_ln_lstm_run_exports_its_numpy_weights_without_a_keras_model(tmp_path):
-    run = random_run(tmp_path, cell="ln_lstm")
+def step_probabilities(model, text, units, layers):
+    """(len(text), columns) probabilities from an LN-LSTM's one-step export."""
+    import tensorflow as tf
+
+    states, rows = [np.zeros((1, units), "float32")] * (2 * layers), []
+    for character in text:
+        probs, *states = model([tf.constant([character]), *states])
+        rows.append(np.asarray(probs)[0])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("encoding", ["embedding", "one_hot"])
+def test_an_ln_lstm_run_exports_one_step_of_built_in_layers(tmp_path, encoding):
+    run = random_run(tmp_path, cell="ln_lstm", encoding=encoding)
     out = export(run, tmp_path / "e")
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md",
         "engine.npz",
+        "model.keras",
         "vocab.json",
     ]
-    assert "No `model.keras`" in (out / "README.md").read_text()
+    model = keras.saving.load_model(out / "model.keras")
+    # Built-in layers only: nothing of charlstm's is needed to load it.
+    assert all(type(x).__module__.startswith("keras.") for x in model.layers)
+    assert [i.name for i in model.inputs] == ["character", "h_0", "c_0", "h_1", "c_1"]
+    config = tiny_model_config("ln_lstm", encoding)
+    got = step_probabilities(model, PROBE, config.units, config.num_layers)
+    np.testing.assert_allclose(got, charlstm_probabilities(run, PROBE), atol=1e-5)
+    readme = (out / "README.md").read_text()
+    assert "One step of the model" in readme and "LN-LSTM" in readme
     with np.load(out / "engine.npz") as data:
         meta = json.loads(str(data["meta"]))
         arrays = [data[k] for k in sorted(data.files) if k.startswith("w")]
     assert meta["model"]["cell"] == "ln_lstm"
     saved = keras.saving.load_model(run / "model.keras").get_weights()
     assert len(arrays) == len(saved)  # the LN gains and shifts included
-    for got, want in zip(arrays, saved, strict=True):
-        np.testing.assert_array_equal(got, want)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    for got_w, want in zip(arrays, saved, strict=True):
+        np.testing.assert_array_equal(got_w, want)
+
+
+def test_an_ln_lstm_export_s_readme_loop_runs_without_charlstm(tmp_path):
+    """The README's example, run as it is in the export's directory by a process
+    in which `import charlstm` fails, gives charlstm's probabilities after "def "."""
+    run = random_run(tmp_path, cell="ln_lstm")
+    out = export(run, tmp_path / "e")
+    np.save(tmp_path / "expected.npy", charlstm_probabilities(run, "def ")[-1])
+    readme = (out / "README.md").read_text()
+    start = readme.index("      import keras")
+    example = textwrap.dedent(
+        readme[start : readme.index("\n", readme.index("print(", start))]
+    )
+    check = f"np.load({str(tmp_path / 'expected.npy')!r})"
+    script = "\n".join(
+        [
+            "import sys",
+            "sys.modules['charlstm'] = None  # `import charlstm` raises ImportError",
+            example,
+            f"print(float(np.abs(np.asarray(probs)[0] - {check}).max()))",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=out,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) < 1e-5
 
 
 def test_word_mode_runs_are_refused(tmp_path):
