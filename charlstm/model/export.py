@@ -95,7 +95,7 @@ STEP_README = """\
       import keras, numpy as np, tensorflow as tf
       model = keras.saving.load_model("model.keras")
       characters = model.get_layer("vocabulary").get_vocabulary()
-      states = [np.zeros((1, {units}), "float32")] * {states}
+      states = [tf.zeros((1, {units}))] * {states}
       for character in "def ":
           probs, *states = model([tf.constant([character]), *states])
       print(characters[int(np.argmax(probs[0]))])

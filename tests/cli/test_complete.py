@@ -196,10 +196,9 @@ def completions(argv, capsys) -> list[tuple[float, str]]:
     return [(float(s), text) for s, text in (line.split(None, 1) for line in lines)]
 
 
-def test_dynamic_learns_an_identifier_the_context_repeats(
-    trained_run, generator, training, capsys
-):
-    argv = ["complete", str(trained_run), "--context", REPEATED, "--prefix", "head g"]
+def test_dynamic_learns_an_identifier_the_context_repeats(lstm_run, training, capsys):
+    generator = charlstm.load(lstm_run, engine="numpy")
+    argv = ["complete", str(lstm_run), "--context", REPEATED, "--prefix", "head g"]
     argv += ["--candidates", "3", "--max-length", "12"]
     static = completions(argv, capsys)
     dynamic = completions(
@@ -230,7 +229,7 @@ def test_dynamic_with_learning_rate_zero_answers_as_the_static_model(
     assert dynamic == static
 
 
-def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(trained_run):
+def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(lstm_run):
     """The run's own corpus (the default corpus) gives the statistics."""
     requests = [
         {"prefix": "head g", "context": REPEATED[:200], "id": 1},
@@ -241,7 +240,7 @@ def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(trained
         import io, json, sys
         from charlstm.cli import main
         sys.stdin = io.StringIO("\\n".join(json.dumps(r) for r in {requests!r}))
-        code = main(["complete", {str(trained_run)!r}, "--serve", *{DYNAMIC!r}])
+        code = main(["complete", {str(lstm_run)!r}, "--serve", *{DYNAMIC!r}])
         sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")
         """
     )

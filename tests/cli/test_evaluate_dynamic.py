@@ -53,9 +53,9 @@ def test_prints_the_static_and_the_dynamic_figures(trained_run, files, capsys):
             assert printed[figure][key] == pytest.approx(expected[figure][key])
 
 
-def test_sgd_runs_without_statistics_or_tensorflow(trained_run, files):
+def test_sgd_runs_without_statistics_or_tensorflow(lstm_run, files):
     held_out, _ = files
-    argv = ["evaluate", str(trained_run), str(held_out), "--dynamic", "--json"]
+    argv = ["evaluate", str(lstm_run), str(held_out), "--dynamic", "--json"]
     argv += ["--variant", "sgd", "--learning-rate", "0.1"]
     script = textwrap.dedent(
         f"""

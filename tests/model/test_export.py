@@ -169,7 +169,7 @@ def step_probabilities(model, text, units, layers):
     """(len(text), columns) probabilities from an LN-LSTM's one-step export."""
     import tensorflow as tf
 
-    states, rows = [np.zeros((1, units), "float32")] * (2 * layers), []
+    states, rows = [tf.zeros((1, units))] * (2 * layers), []
     for character in text:
         probs, *states = model([tf.constant([character]), *states])
         rows.append(np.asarray(probs)[0])

@@ -315,9 +315,10 @@ REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpu
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def dynamic_server(trained_run, tmp_path_factory):
+async def dynamic_server(lstm_run, tmp_path_factory):
+    """The server with `dynamic` on, on the LSTM run (tests/conftest.py)."""
     report = tmp_path_factory.mktemp("lsp") / "exit.txt"
-    command = [sys.executable, "-c", DYNAMIC_SERVER, str(trained_run), str(report)]
+    command = [sys.executable, "-c", DYNAMIC_SERVER, str(lstm_run), str(report)]
     client = await ClientServerConfig(server_command=command).start()
     initialized = await client.initialize_session(
         types.InitializeParams(
@@ -346,9 +347,8 @@ def whole_segments(text):
     return (len(text) - 1) // SEGMENT * SEGMENT
 
 
-async def test_dynamic_learns_the_document_as_the_user_types(
-    dynamic_server, generator, trained_run
-):
+async def test_dynamic_learns_the_document_as_the_user_types(dynamic_server, lstm_run):
+    generator = charlstm.load(lstm_run, engine="numpy")
     client, uri = dynamic_server.client, "file:///dynamic.py"
     for _ in range(500):  # the gradient statistics are measured first
         if (await stats(client))["dynamic"] == "on":
@@ -370,7 +370,7 @@ async def test_dynamic_learns_the_document_as_the_user_types(
         len(text) - whole_segments(text)  # from the adaptation's latest state
     )
     config = DynamicConfig(learning_rate=0.05, statistics_batch_size=10)
-    ms = gradient_statistics(generator, statistics_text(trained_run)[0], config)
+    ms = gradient_statistics(generator, statistics_text(lstm_run)[0], config)
     expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
         text, max_length=MAX_LENGTH
     )
