@@ -47,7 +47,7 @@ from pygls.lsp.client import LanguageClient
 
 from charlstm.cli.options import add_dataclass_options, dataclass_values
 from charlstm.eval.dynamic import DynamicConfig
-from charlstm.serve.documents import DYNAMIC_NAMES
+from charlstm.serve.settings import DYNAMIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 # Line breaks of Python's str.splitlines that are not LSP's: pygls splits lines
