@@ -19,6 +19,7 @@ from tests.helpers import tiny_config, tiny_model_config
 # Accented Latin, Cyrillic, CJK and an emoji outside the Basic Multilingual Plane.
 CHARACTERS = "\n ,.adefrtxàéПриветмир日本語😀"
 PROBE = "Привет, 日本 😀 débat ∑"  # "∑" and "b" are outside the vocabulary
+FILES = ["README.md", "engine.npz", "model.keras", "vocab.json"]  # sorted
 
 
 def random_run(tmp_path, cell="lstm", encoding="embedding", unknown=True):
@@ -65,12 +66,7 @@ def exported_probabilities(model, text):
 def test_export_gives_charlstm_probabilities(tmp_path, cell, encoding):
     run = random_run(tmp_path, cell, encoding)
     out = export(run, tmp_path / "exported")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "README.md",
-        "engine.npz",
-        "model.keras",
-        "vocab.json",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == FILES
     model = keras.saving.load_model(out / "model.keras")
     lookup = model.get_layer("vocabulary").get_vocabulary()
     assert lookup == ["[UNK]", *Vocabulary(CHARACTERS).characters]
@@ -180,12 +176,7 @@ def step_probabilities(model, text, units, layers):
 def test_an_ln_lstm_run_exports_one_step_of_built_in_layers(tmp_path, encoding):
     run = random_run(tmp_path, cell="ln_lstm", encoding=encoding)
     out = export(run, tmp_path / "e")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "README.md",
-        "engine.npz",
-        "model.keras",
-        "vocab.json",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == FILES
     model = keras.saving.load_model(out / "model.keras")
     # Built-in layers only: nothing of charlstm's is needed to load it.
     assert all(type(x).__module__.startswith("keras.") for x in model.layers)
