@@ -216,8 +216,7 @@ def inference_model(
     order = column_order(vocabulary)  # (columns,) run ids, -1: none
     characters = keras.Input(batch_shape=(1, None), dtype="string", name="characters")
     arrays = list(weights.arrays)
-    x, embedding, table = _embedded(characters, config, vocabulary, arrays, order)
-    # x: (1, time, features)
+    x = _embedded(characters, config, vocabulary, arrays, order)  # (1, time, features)
     recurrent = []
     for i in range(config.num_layers):
         layer = _RECURRENT[config.cell](
@@ -231,7 +230,6 @@ def inference_model(
     dense = keras.layers.Dense(len(order), activation="softmax", name="softmax")
     probabilities = dense(x)  # (1, time, columns)
     model = keras.Model(characters, probabilities, name="charlstm_export")
-    embedding.set_weights([table])
     for layer in recurrent:
         layer.set_weights([arrays.pop(0) for _ in range(3)])
     _set_softmax(dense, arrays, order)
@@ -254,8 +252,7 @@ def step_model(
     order = column_order(vocabulary)  # (columns,) run ids, -1: none
     character = keras.Input(batch_shape=(1,), dtype="string", name="character")
     arrays = list(weights.arrays)
-    x, embedding, table = _embedded(character, config, vocabulary, arrays, order)
-    # x: (1, features)
+    x = _embedded(character, config, vocabulary, arrays, order)  # (1, features)
     units, inputs, outputs, settings = config.units, [character], [], []
     for i in range(config.num_layers):
         h = keras.Input(batch_shape=(1, units), name=f"h_{i}")
@@ -300,7 +297,6 @@ def step_model(
     dense = keras.layers.Dense(len(order), activation="softmax", name="softmax")
     probabilities = dense(x)  # (1, columns)
     model = keras.Model(inputs, [probabilities, *outputs], name="charlstm_export")
-    embedding.set_weights([table])
     for layer, values in settings:
         layer.set_weights(values)
     _set_softmax(dense, arrays, order)
@@ -329,8 +325,8 @@ def _columns(width: int, start: int, count: int) -> np.ndarray:
 
 def _embedded(characters, config, vocabulary, arrays, order):
     """The vocabulary lookup and the embedding (a one-hot run's rows are the
-    one-hot vectors) of `characters`: (x, the Embedding layer, its table).
-    Pops the embedding table off `arrays`."""
+    one-hot vectors) of `characters`, its table set. Pops the embedding table
+    off `arrays`."""
     lookup = keras.layers.StringLookup(
         vocabulary=list(vocabulary.characters),
         num_oov_indices=1,
@@ -343,7 +339,9 @@ def _embedded(characters, config, vocabulary, arrays, order):
     else:
         table = _rows(np.eye(config.vocabulary_size, dtype=np.float32), order)
     embedding = keras.layers.Embedding(len(order), table.shape[1], name="embedding")
-    return embedding(ids), embedding, table
+    x = embedding(ids)  # built by the call: its table can be set
+    embedding.set_weights([table])
+    return x
 
 
 def _set_softmax(dense, arrays, order) -> None:

@@ -9,9 +9,13 @@ from charlstm.training.schedule import compile_model, learning_rate_schedule
 
 def config(**kw):
     base = dict(  # the LSTM: the LN-LSTM's layers are tests/model/test_ln_lstm.py's
-        vocabulary_size=10, cell="lstm", num_layers=2, units=8, embedding_dim=4
+        vocabulary_size=10,
+        cell="lstm",
+        num_layers=2,
+        units=8,
+        embedding_dim=4,
+        dropout=0.0,
     )
-    base["dropout"] = 0.0
     base.update(kw)
     return ModelConfig(**base)
 
