@@ -24,7 +24,9 @@ The protocol:
    whose choice the second then uses.
 5. `test --tuned-on CORPUS` scores a corpus nobody tuned on: the candidates
    and the dynamic setting are those chosen on CORPUS's tuning split, and this
-   corpus's `tune` split is never read.
+   corpus's `tune` split is never read. `--dynamic-tuned-on` names another
+   corpus for the dynamic setting alone; naming the tested corpus itself
+   chooses it on its own `tune` split (by the seed-0 test run, as in 4).
 
 Every finished training appends one JSON line to `--results`; a rerun skips
 the lines already there, so the protocol can be run over several sessions and
@@ -34,6 +36,8 @@ interrupted at any point. Run it alone on the machine:
     python benchmarks/quality.py test --corpus package:nltk --results runs/quality.jsonl
     python benchmarks/quality.py test --corpus stdlib --tuned-on package:nltk \
         --results runs/quality.jsonl
+    python benchmarks/quality.py test --corpus french --tuned-on package:nltk \
+        --dynamic-tuned-on french --contenders charlstm --results runs/quality.jsonl
     python benchmarks/quality.py report --results runs/quality.jsonl > quality.md
 
 A quick check of the machinery (seconds, tiny slices):
@@ -302,7 +306,18 @@ def key(row) -> tuple:
         row["contender"],
         row["candidate"],
         row["seed"],
+        dynamic_origin(row),
     )
+
+
+def settings_origin(row) -> str:
+    """The corpus whose tuning split chose the row's candidate."""
+    return row.get("tuned_on", row["corpus"])
+
+
+def dynamic_origin(row) -> str:
+    """The corpus whose tuning split chose the row's dynamic setting."""
+    return row.get("dynamic_tuned_on", settings_origin(row))
 
 
 def best_candidates(results, corpus: str) -> dict:
@@ -317,16 +332,16 @@ def best_candidates(results, corpus: str) -> dict:
 
 
 def best_dynamic(results, corpus: str, candidate: str) -> str:
-    """The dynamic-evaluation setting with the lowest loss on the tuning split
-    for charlstm's chosen candidate on `corpus`: from its tuning run, or else
-    from the first test run that tried the settings on the tuning split."""
+    """The dynamic-evaluation setting with the lowest loss on `corpus`'s tuning
+    split for charlstm's `candidate`: from its tuning run, or else from the
+    first test run of `corpus` that tried the settings on that split."""
     for phase in ("tune", "test"):
         for row in results:
             if (row["phase"], row["corpus"], row["contender"]) == (
                 phase,
                 corpus,
                 "charlstm",
-            ) and row["candidate"] == candidate:
+            ) and (row["candidate"], dynamic_origin(row)) == (candidate, corpus):
                 found = row.get("dynamic") or {}
                 if found:
                     return min(found, key=found.get)
@@ -376,16 +391,15 @@ def report(results) -> str:
                 f"| {r['contender']} | {r['candidate']} | {r['params']:,} "
                 f"| {r['loss']:.3f} | {r['epochs']} | {dynamic} |"
             )
-        tests = [r for r in rows if r["phase"] == "test"]
-        if tests:
-            tuned = {r.get("tuned_on", corpus) for r in tests}
-            where = ", ".join(sorted(tuned - {corpus}))
-            where = f"; settings chosen on the tuning split of {where}" if where else ""
-            lines += [
-                "",
-                f"Test split, scored once (seeds 0 and 1{where}), nats/char:",
-                "",
+        tested = [r for r in rows if r["phase"] == "test"]
+        origins = {(settings_origin(r), dynamic_origin(r)) for r in tested}
+        # Runs with one origin for every setting first, then the others.
+        origins = sorted(origins, key=lambda o: (o[0] != o[1], o))
+        for origin in origins:
+            tests = [
+                r for r in tested if (settings_origin(r), dynamic_origin(r)) == origin
             ]
+            lines += ["", _test_heading(corpus, *origin), ""]
             lines += [
                 "| contender | candidate | mean | seeds | dynamic: characters, "
                 "static on them, dynamic (means) |"
@@ -408,6 +422,17 @@ def report(results) -> str:
                     ]
         lines.append("")
     return "\n".join(lines)
+
+
+def _test_heading(corpus, tuned, dynamic) -> str:
+    def split(name):
+        own = name == corpus
+        return "its own tuning split" if own else f"the tuning split of {name}"
+
+    where = f"; settings chosen on {split(tuned)}" if tuned != corpus else ""
+    if dynamic != tuned:
+        where += f", the dynamic setting on {split(dynamic)}"
+    return f"Test split, scored once (seeds 0 and 1{where}), nats/char:"
 
 
 def _order(row):
@@ -445,6 +470,12 @@ def main():
         metavar="CORPUS",
         help="test: use the settings chosen on this corpus's tuning split "
         "(default: the tested corpus's own)",
+    )
+    parser.add_argument(
+        "--dynamic-tuned-on",
+        metavar="CORPUS",
+        help="test, with --tuned-on: choose the dynamic setting on this corpus's "
+        "tuning split (the tested corpus: its own) instead of --tuned-on's",
     )
     parser.add_argument(
         "--contenders", default=",".join(CONTENDERS), help="comma-separated"
@@ -497,25 +528,30 @@ def main():
     args.dynamic_choice = ""
     if args.tuned_on and args.phase != "test":
         parser.error("--tuned-on applies to the test phase only")
+    if args.dynamic_tuned_on and not args.tuned_on:
+        parser.error("--dynamic-tuned-on applies with --tuned-on only")
     tuned = corpus_name(args.tuned_on or corpus.name)
+    dynamic_on = corpus_name(args.dynamic_tuned_on or tuned)
     if args.phase == "test":
         args.tune_text = (
-            corpus.split("tune", args.limit) if tuned == corpus.name else ""
+            corpus.split("tune", args.limit) if dynamic_on == corpus.name else ""
         )
     for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
         row = dict(phase=args.phase, corpus=corpus.name, contender=contender)
         row.update(candidate=candidate, seed=seed)
         if tuned != corpus.name:
             row["tuned_on"] = tuned
+        if dynamic_on != tuned and contender == "charlstm":
+            row["dynamic_tuned_on"] = dynamic_on
         if key(row) in done:
             log(f"have {key(row)}")
             continue
         log(f"{key(row)}: training {args.budget:g} s ...")
         if args.phase == "test" and contender == "charlstm":
-            args.dynamic_choice = best_dynamic(results, tuned, candidate)
+            args.dynamic_choice = best_dynamic(results, dynamic_on, candidate)
             if args.dynamic and not (args.dynamic_choice or args.tune_text):
                 sys.exit(
-                    f"quality.py: no dynamic-evaluation setting chosen on {tuned} "
+                    f"quality.py: no dynamic-evaluation setting chosen on {dynamic_on} "
                     f"for {candidate}: run its test phase first, or --no-dynamic"
                 )
         settings = CANDIDATES[contender][candidate]

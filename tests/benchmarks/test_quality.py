@@ -1,0 +1,90 @@
+"""benchmarks/quality.py's bookkeeping: which recorded choice a test run uses,
+and which rows the report puts together. The protocol's honesty rests on these
+(a setting chosen on one split must never be read as chosen on another); the
+training itself is the library's and is tested there."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_quality", BENCHMARKS / "quality.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def row(corpus, seed, loss, **fields):
+    return dict(
+        phase="test",
+        corpus=corpus,
+        contender="charlstm",
+        candidate="ln_lstm",
+        seed=seed,
+        loss=loss,
+        **fields,
+    )
+
+
+NLTK = "package:nltk"
+
+
+def test_dynamic_choice_comes_from_the_named_corpus_only(quality):
+    chosen_on_nltk = row(NLTK, 0, 1.0, dynamic={"a": 0.9, "b": 0.8})
+    chosen_on_nltk["phase"] = "tune"
+    # French's seed-0 run scored with NLTK's choice: it tried no setting.
+    french_with_nltk = row("french", 0, 0.5, tuned_on=NLTK, dynamic_setting="b")
+    # French's seed-0 run choosing on its own tuning split.
+    french_own = row(
+        "french",
+        0,
+        0.5,
+        tuned_on=NLTK,
+        dynamic_tuned_on="french",
+        dynamic={"a": 0.4, "b": 0.7},
+    )
+    results = [chosen_on_nltk, french_with_nltk, french_own]
+    assert quality.best_dynamic(results, NLTK, "ln_lstm") == "b"
+    assert quality.best_dynamic(results, "french", "ln_lstm") == "a"
+    # A corpus scored only with another's choice has chosen nothing itself.
+    assert quality.best_dynamic(results[:2], "french", "ln_lstm") == ""
+
+
+def test_rows_with_a_different_dynamic_origin_are_different_runs(quality):
+    with_nltk = row("french", 0, 0.5, tuned_on=NLTK)
+    own = row("french", 0, 0.5, tuned_on=NLTK, dynamic_tuned_on="french")
+    assert quality.key(with_nltk) != quality.key(own)
+    assert quality.dynamic_origin(with_nltk) == NLTK
+    assert quality.dynamic_origin(own) == "french"
+    assert quality.dynamic_origin(row(NLTK, 0, 1.0)) == NLTK
+
+
+def test_report_keeps_each_origin_in_its_own_table(quality):
+    results = [
+        row("french", 0, 0.40, tuned_on=NLTK),
+        row("french", 1, 0.50, tuned_on=NLTK),
+        row("french", 0, 0.60, tuned_on=NLTK, dynamic_tuned_on="french"),
+        row("french", 1, 0.70, tuned_on=NLTK, dynamic_tuned_on="french"),
+    ]
+    text = quality.report(results)
+    assert "settings chosen on the tuning split of package:nltk), nats/char" in text
+    assert (
+        "settings chosen on the tuning split of package:nltk, the dynamic "
+        "setting on its own tuning split), nats/char" in text
+    )
+    means = [
+        line.split("|")[3].strip() for line in text.splitlines() if "ln_lstm" in line
+    ]
+    assert means == ["0.450", "0.650"]  # never the four runs averaged together
