@@ -10,9 +10,10 @@ then:
 1. `tune`: the sampling temperature is chosen on documented functions of the
    `tune` split's files (`TEMPERATURES`, `--functions` functions each), by
    syntax validity (`ast`), ties to the higher temperature;
-2. `test`: the functions of the `test` split's files are generated once with
-   that temperature, for each sampling seed in `SAMPLING_SEEDS`, and scored:
-   syntax validity, the BLEU of Perez et al. (`bleu_perez2021`) and token BLEU.
+2. `test`: every documented function of the `test` split's files is
+   generated once with that temperature, for each sampling seed in
+   `SAMPLING_SEEDS`, and scored: syntax validity, the BLEU of Perez et al.
+   (`bleu_perez2021`) and token BLEU.
 
 The run directory is kept (`--runs`), so `score` can be repeated without
 training again; each test scoring also writes every generated body there
@@ -24,8 +25,9 @@ training again; each test scoring also writes every generated body there
         --results benchmarks/results/codegen.jsonl
     python benchmarks/codegen.py report --results benchmarks/results/codegen.jsonl
 
-A quick check of the machinery (seconds): add `--budget 5 --limit 200000
---functions 5` to `train` and `score`, with a scratch `--runs` and `--results`.
+A quick check of the machinery (seconds): `--budget 5 --limit 200000` for
+`train`, `--limit 200000 --functions 5` for `score`, with a scratch `--runs`
+and `--results`.
 """
 
 import argparse
@@ -73,12 +75,14 @@ def corpus_root(spec: str) -> Path:
     return Path(next(iter(found.submodule_search_locations)))
 
 
-def split_functions(spec: str, corpus, part: str, count: int, seed: int):
-    """`count` documented functions drawn at random from the files of `part`."""
+def split_functions(spec: str, corpus, part: str, count: int | None, seed: int):
+    """`count` documented functions drawn at random from the files of `part`
+    (all of them if None), their number in all, and the number of files."""
     root = corpus_root(spec)
     paths = [root / p for p in sorted(corpus.files) if split_of(p) == part]
     examples, _ = extract_functions(paths)
-    return select_examples(examples, count, random_seed=seed), len(examples)
+    chosen = select_examples(examples, count, random_seed=seed)
+    return chosen, len(examples), len(paths)
 
 
 def run_dir(args) -> Path:
@@ -96,6 +100,7 @@ def train(args, corpus) -> int:
     result = charlstm.train(
         text=text, config=config, run_dir=directory, time_budget=args.budget
     )
+    best = min(result.history, key=lambda row: row["val_loss"])
     record = dict(
         corpus=corpus.name,
         seed=args.seed,
@@ -103,6 +108,8 @@ def train(args, corpus) -> int:
         limit=args.limit,
         train_seconds=time.perf_counter() - start,
         epochs=len(result.history),
+        best_epoch=best["epoch"],  # the model scored: the best validation loss
+        best_val_bits_per_char=best["val_bits_per_char"],
         params=result.model.count_params(),
         cell=config.model.cell,
         date=time.strftime("%F"),
@@ -115,6 +122,16 @@ def train(args, corpus) -> int:
 def score(args, corpus) -> int:
     directory = run_dir(args)
     training = json.loads((directory / "codegen_training.json").read_text())
+    scored = [
+        r
+        for r in read_results(args.results)
+        if all(r.get(k) == training[k] for k in ("corpus", "seed", "budget", "limit"))
+    ]
+    if scored:
+        sys.exit(
+            f"codegen.py: {args.results} already scores {directory}: remove its "
+            "rows to score it again"
+        )
     generator = charlstm.load(directory)
     train_text = corpus.split("train", args.limit)
 
@@ -124,11 +141,11 @@ def score(args, corpus) -> int:
             generator, examples, sampling=sampling, training_text=train_text
         )
 
-    tune, tune_found = split_functions(args.corpus, corpus, "tune", args.functions, 0)
-    test, test_found = split_functions(args.corpus, corpus, "test", args.functions, 0)
-    log(
-        f"functions: tune {len(tune)} of {tune_found}, test {len(test)} of {test_found}"
+    tune, tune_found, _ = split_functions(
+        args.corpus, corpus, "tune", args.functions, 0
     )
+    test, _, test_files = split_functions(args.corpus, corpus, "test", None, 0)
+    log(f"functions: tune {len(tune)} of {tune_found}, test {len(test)} (all)")
     grid = {}
     for temperature in TEMPERATURES:
         grid[temperature] = codegen(tune, temperature, 0).summary["syntax_valid_rate"]
@@ -142,6 +159,7 @@ def score(args, corpus) -> int:
         atomic_write_text(bodies, results_jsonl(result.records))
         row = dict(training, tune={str(t): v for t, v in grid.items()})
         row.update(temperature=chosen, sampling_seed=seed, functions=len(test))
+        row.update(tune_functions=len(tune), test_files=test_files)
         row.update(summary=summary, scored=time.strftime("%F"))
         append_result(args.results, row)
         log(
@@ -166,13 +184,17 @@ def report(results) -> str:
             f"{s['syntax_valid_rate']:.3f} | {s['bleu_perez2021']:.4f} | "
             f"{s['bleu_tokens']:.4f} | {s['ended_at_dedent_rate']:.3f} |"
         )
-    rates = [r["summary"]["syntax_valid_rate"] for r in results]
-    if len(rates) > 1:
-        lines += [
-            "",
-            f"syntax valid: mean {statistics.mean(rates):.3f}, "
-            f"range {min(rates):.3f} to {max(rates):.3f} over {len(rates)} scorings",
-        ]
+    runs = {}  # the scorings of one training budget on one corpus
+    for row in results:
+        runs.setdefault((row["corpus"], row["budget"]), []).append(row)
+    for (corpus, budget), rows in runs.items():
+        rates = [r["summary"]["syntax_valid_rate"] for r in rows]
+        seeds = sorted({r["seed"] for r in rows})
+        lines.append(
+            f"\n{corpus}, {budget:g} s: syntax valid mean {statistics.mean(rates):.3f},"
+            f" {min(rates):.3f} to {max(rates):.3f} over {len(rates)} scorings "
+            f"(training seeds {', '.join(map(str, seeds))})"
+        )
     return "\n".join(lines)
 
 
@@ -188,7 +210,11 @@ def main():
         "--limit", type=int, help="use only the first N characters of each split"
     )
     parser.add_argument(
-        "--functions", type=int, default=100, help="functions per split and scoring"
+        "--functions",
+        type=int,
+        default=200,
+        help="tuning-split functions each temperature is tried on (the test "
+        "split's are all scored)",
     )
     args = parser.parse_args()
     if args.phase != "train" and args.results is None:

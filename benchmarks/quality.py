@@ -320,6 +320,18 @@ def dynamic_origin(row) -> str:
     return row.get("dynamic_tuned_on", settings_origin(row))
 
 
+def new_row(phase, corpus, contender, candidate, seed, tuned, dynamic_on) -> dict:
+    """A result row, naming where its settings were chosen when not on `corpus`
+    (`tuned`: the candidate, `dynamic_on`: charlstm's dynamic setting)."""
+    row = dict(phase=phase, corpus=corpus, contender=contender)
+    row.update(candidate=candidate, seed=seed)
+    if tuned != corpus:
+        row["tuned_on"] = tuned
+    if dynamic_on != tuned and contender == "charlstm":
+        row["dynamic_tuned_on"] = dynamic_on
+    return row
+
+
 def best_candidates(results, corpus: str) -> dict:
     """Each contender's candidate with the lowest tuning loss on `corpus`."""
     best = {}
@@ -528,8 +540,13 @@ def main():
     args.dynamic_choice = ""
     if args.tuned_on and args.phase != "test":
         parser.error("--tuned-on applies to the test phase only")
-    if args.dynamic_tuned_on and not args.tuned_on:
-        parser.error("--dynamic-tuned-on applies with --tuned-on only")
+    if args.dynamic_tuned_on and not (
+        args.tuned_on and args.dynamic and "charlstm" in names
+    ):
+        parser.error(
+            "--dynamic-tuned-on applies with --tuned-on, to charlstm's dynamic "
+            "evaluation only (not with --no-dynamic)"
+        )
     tuned = corpus_name(args.tuned_on or corpus.name)
     dynamic_on = corpus_name(args.dynamic_tuned_on or tuned)
     if args.phase == "test":
@@ -537,18 +554,16 @@ def main():
             corpus.split("tune", args.limit) if dynamic_on == corpus.name else ""
         )
     for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
-        row = dict(phase=args.phase, corpus=corpus.name, contender=contender)
-        row.update(candidate=candidate, seed=seed)
-        if tuned != corpus.name:
-            row["tuned_on"] = tuned
-        if dynamic_on != tuned and contender == "charlstm":
-            row["dynamic_tuned_on"] = dynamic_on
+        row = new_row(
+            args.phase, corpus.name, contender, candidate, seed, tuned, dynamic_on
+        )
         if key(row) in done:
             log(f"have {key(row)}")
             continue
         log(f"{key(row)}: training {args.budget:g} s ...")
         if args.phase == "test" and contender == "charlstm":
-            args.dynamic_choice = best_dynamic(results, dynamic_on, candidate)
+            # The corpus the row will name as the one that chose it.
+            args.dynamic_choice = best_dynamic(results, dynamic_origin(row), candidate)
             if args.dynamic and not (args.dynamic_choice or args.tune_text):
                 sys.exit(
                     f"quality.py: no dynamic-evaluation setting chosen on {dynamic_on} "

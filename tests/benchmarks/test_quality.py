@@ -55,11 +55,27 @@ def test_dynamic_choice_comes_from_the_named_corpus_only(quality):
         dynamic_tuned_on="french",
         dynamic={"a": 0.4, "b": 0.7},
     )
-    results = [chosen_on_nltk, french_with_nltk, french_own]
+    # A grid on a French row whose setting is recorded as chosen on NLTK's
+    # split: never French's own choice.
+    french_grid_elsewhere = row(
+        "french", 1, 0.5, tuned_on=NLTK, dynamic={"a": 0.9, "c": 0.1}
+    )
+    results = [chosen_on_nltk, french_grid_elsewhere, french_with_nltk, french_own]
     assert quality.best_dynamic(results, NLTK, "ln_lstm") == "b"
     assert quality.best_dynamic(results, "french", "ln_lstm") == "a"
     # A corpus scored only with another's choice has chosen nothing itself.
-    assert quality.best_dynamic(results[:2], "french", "ln_lstm") == ""
+    assert quality.best_dynamic(results[:3], "french", "ln_lstm") == ""
+
+
+def test_a_new_row_names_where_each_setting_was_chosen(quality):
+    made = quality.new_row("test", "french", "charlstm", "ln_lstm", 0, NLTK, "french")
+    assert quality.settings_origin(made) == NLTK
+    assert quality.dynamic_origin(made) == "french"
+    # GPT-2 has no dynamic setting; a corpus's own choices are not named.
+    gpt2 = quality.new_row("test", "french", "gpt2", "lr-x0.5", 0, NLTK, "french")
+    assert "dynamic_tuned_on" not in gpt2 and quality.dynamic_origin(gpt2) == NLTK
+    own = quality.new_row("test", NLTK, "charlstm", "ln_lstm", 0, NLTK, NLTK)
+    assert "tuned_on" not in own and "dynamic_tuned_on" not in own
 
 
 def test_rows_with_a_different_dynamic_origin_are_different_runs(quality):
