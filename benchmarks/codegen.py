@@ -35,7 +35,6 @@ import json
 import os
 import statistics
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -64,22 +63,10 @@ TEMPERATURES = (0.2, 0.4, 0.6, 0.75)  # 0.75: Perez et al. sampled, our default
 SAMPLING_SEEDS = (0, 1)
 
 
-def corpus_root(spec: str) -> Path:
-    """The folder whose files `load_corpus(spec)` names by relative path."""
-    if spec == "stdlib":
-        return Path(sysconfig.get_paths()["stdlib"])
-    import importlib.util
-
-    name = corpus_name(spec).partition(":")[2]
-    found = importlib.util.find_spec(name)
-    return Path(next(iter(found.submodule_search_locations)))
-
-
-def split_functions(spec: str, corpus, part: str, count: int | None, seed: int):
+def split_functions(corpus, part: str, count: int | None, seed: int):
     """`count` documented functions drawn at random from the files of `part`
     (all of them if None), their number in all, and the number of files."""
-    root = corpus_root(spec)
-    paths = [root / p for p in sorted(corpus.files) if split_of(p) == part]
+    paths = [corpus.root / p for p in sorted(corpus.files) if split_of(p) == part]
     examples, _ = extract_functions(paths)
     chosen = select_examples(examples, count, random_seed=seed)
     return chosen, len(examples), len(paths)
@@ -141,10 +128,8 @@ def score(args, corpus) -> int:
             generator, examples, sampling=sampling, training_text=train_text
         )
 
-    tune, tune_found, _ = split_functions(
-        args.corpus, corpus, "tune", args.functions, 0
-    )
-    test, _, test_files = split_functions(args.corpus, corpus, "test", None, 0)
+    tune, tune_found, _ = split_functions(corpus, "tune", args.functions, 0)
+    test, _, test_files = split_functions(corpus, "test", None, 0)
     log(f"functions: tune {len(tune)} of {tune_found}, test {len(test)} (all)")
     grid = {}
     for temperature in TEMPERATURES:

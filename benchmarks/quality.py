@@ -115,6 +115,7 @@ class Corpus:
     name: str
     kind: str  # "code" or "prose"
     files: dict  # relative path -> cleaned text
+    root: Path  # the folder the paths are relative to
 
     def split(self, part: str, limit: int | None = None) -> str:
         """The concatenated text of the files of one split, in path order."""
@@ -161,7 +162,7 @@ def _python_files(name, root, paths) -> Corpus:
         text = path.read_text(encoding="utf-8", errors="replace")
         if text.strip():
             files[str(path.relative_to(root))] = clean_text(text)
-    return Corpus(name, "code", files)
+    return Corpus(name, "code", files, root)
 
 
 def _french_manual_pages(root=Path("/usr/share/man/fr")) -> Corpus:
@@ -181,7 +182,7 @@ def _french_manual_pages(root=Path("/usr/share/man/fr")) -> Corpus:
         ).stdout.decode("utf-8", errors="replace")
         if plain.strip():
             files[str(page.relative_to(root))] = clean_text(plain)
-    return Corpus("french", "prose", files)
+    return Corpus("french", "prose", files, root)
 
 
 # Training and scoring.
@@ -403,14 +404,14 @@ def report(results) -> str:
                 f"| {r['contender']} | {r['candidate']} | {r['params']:,} "
                 f"| {r['loss']:.3f} | {r['epochs']} | {dynamic} |"
             )
-        tested = [r for r in rows if r["phase"] == "test"]
-        origins = {(settings_origin(r), dynamic_origin(r)) for r in tested}
+        by_origin = {}  # (candidate's origin, dynamic setting's) -> test rows
+        for r in rows:
+            if r["phase"] == "test":
+                origin = (settings_origin(r), dynamic_origin(r))
+                by_origin.setdefault(origin, []).append(r)
         # Runs with one origin for every setting first, then the others.
-        origins = sorted(origins, key=lambda o: (o[0] != o[1], o))
-        for origin in origins:
-            tests = [
-                r for r in tested if (settings_origin(r), dynamic_origin(r)) == origin
-            ]
+        for origin in sorted(by_origin, key=lambda o: (o[0] != o[1], o)):
+            tests = by_origin[origin]
             lines += ["", _test_heading(corpus, *origin), ""]
             lines += [
                 "| contender | candidate | mean | seeds | dynamic: characters, "
