@@ -6,7 +6,8 @@ between them, `charlstm.model.fast_rnn`'s layers otherwise) are built with
 `build_model(..., for_training=True)`/`compile_model` as `charlstm.train` builds
 them, and trained on the same random ids, in blocks of
 `--batches` batches taken in turn (plain, fast, plain, fast, ...) so that both
-see the same machine load. The table gives the median chars/s over the blocks,
+see the same machine load. Each block is one `fit` call whose first batch is
+not timed (`measure`). The table gives the median chars/s over the blocks,
 the median of the per-block ratios to plain Keras, and the ratio of CPU-time
 rates (less sensitive to other processes than wall time). Optional variants:
 `fast_unroll` (the loop unrolled in the graph; `charlstm.model.fast_rnn`'s layers
@@ -16,7 +17,9 @@ only, not `LSTMStack`), `fast_xla`
 The matrix-product bound is the chars/s the model would reach if a training
 step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
 products backward), all running at the FLOP rate of one recurrent product
-`(batch, units) @ (units, 4 units)` measured here.
+`(batch, units) @ (units, 4 units)` measured here: the best rate of a
+measurement taken before every round of blocks, as a single one varied by up
+to 15% between models of the same width.
 
 Run by hand, alone on the machine:
 
@@ -106,7 +109,10 @@ def build(config, variant):
 
 
 def matmul_bound(config):
-    """Chars/s if a training step cost only its matrix products at the measured rate."""
+    """A function measuring, at each call, the chars/s this model would reach if
+    a training step cost only its matrix products at the rate measured then,
+    and that rate (FLOP/s). The bound is a peak: `measure` keeps the best of
+    the calls made between its blocks."""
     import tensorflow as tf
 
     m, batch = config.model, config.data.batch_size
@@ -127,9 +133,13 @@ def matmul_bound(config):
         return h
 
     products(h)
-    best = min(_timed(lambda: products(h).numpy()) for _ in range(5))
-    rate = 100 * 2 * batch * m.units * gates * m.units / best  # FLOP/s
-    return rate / flops_per_char, rate
+
+    def bound():
+        best = min(_timed(lambda: products(h).numpy()) for _ in range(5))
+        rate = 100 * 2 * batch * m.units * gates * m.units / best  # FLOP/s
+        return rate / flops_per_char, rate
+
+    return bound
 
 
 def _timed(fn):
@@ -138,7 +148,33 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
+class BatchTimer(keras.callbacks.Callback):
+    """Wall and CPU seconds of every training batch of a `fit` call."""
+
+    def __init__(self):
+        super().__init__()
+        self.wall, self.cpu = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter(), time.process_time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.wall.append(time.perf_counter() - self._start[0])
+        self.cpu.append(time.process_time() - self._start[1])
+
+
 def measure(name, variants, repeats, batches):
+    """Steady-state training chars/s of each variant, in interleaved blocks.
+
+    A block is one `fit` call of `batches` batches; its rate counts the batches
+    after the first, timed from the start to the end of each (the step and its
+    input), so that what a `fit` call costs once (its data adapter, its
+    iterator), which a real run pays once per epoch, is left out: blocks of a
+    few batches timed whole lost up to 2.6 s per call on the 2-core machine,
+    halving some blocks' rates.
+    """
+    if batches < 2:
+        raise ValueError(f"`batches` must be at least 2. Received: batches={batches}")
     config = model_config(name)
     batch, length = config.data.batch_size, config.data.sequence_length
     rng = np.random.default_rng(0)
@@ -153,18 +189,26 @@ def measure(name, variants, repeats, batches):
         log(f"{name} {variant}: built and compiled in {compile_seconds[variant]:.1f} s")
     wall = {v: [] for v in variants}
     cpu = {v: [] for v in variants}
-    chars = batches * batch * length
+    chars = (batches - 1) * batch * length  # the timed batches of a block
+    bound_now, bounds = matmul_bound(config), []
     for r in range(repeats):
+        bounds.append(bound_now())  # between blocks, as the machine is then
         for variant in variants:
-            start, start_cpu = time.perf_counter(), time.process_time()
+            timer = BatchTimer()
             models[variant].fit(
-                x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0
+                x,
+                y,
+                batch_size=batch,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[timer],
             )
-            wall[variant].append(chars / (time.perf_counter() - start))
-            cpu[variant].append(chars / (time.process_time() - start_cpu))
+            wall[variant].append(chars / sum(timer.wall[1:]))
+            cpu[variant].append(chars / sum(timer.cpu[1:]))
         rates = ", ".join(f"{v} {wall[v][-1]:,.0f}" for v in variants)
         log(f"{name}: repeat {r + 1}/{repeats}: chars/s {rates}")
-    bound, flop_rate = matmul_bound(config)
+    bound, flop_rate = max(bounds)
     base = variants[0]
     rows = []
     for variant in variants:
@@ -178,7 +222,9 @@ def measure(name, variants, repeats, batches):
         )
     note = (
         f"- {name}: matrix-product bound {bound:,.0f} chars/s "
-        f"(recurrent product at {flop_rate / 1e9:.1f} GFLOP/s)"
+        f"(recurrent product at {flop_rate / 1e9:.1f} GFLOP/s; best of "
+        f"{repeats} measurements between blocks, the lowest "
+        f"{min(bounds)[0]:,.0f})"
     )
     return rows, note
 
@@ -194,8 +240,10 @@ def main():
     )
     add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
     add("--repeats", type=int, default=10, help="blocks per variant")
-    add("--batches", type=int, default=20, help="batches per block")
+    add("--batches", type=int, default=20, help="batches per block (the first untimed)")
     args = parser.parse_args()
+    if args.batches < 2:
+        parser.error("--batches: at least 2 (the first batch of a block is untimed)")
     models = args.models.split(",")
     variants = args.variants.split(",")
     for name in models:
@@ -218,7 +266,8 @@ def main():
         print("\n".join(rows), flush=True)
         notes.append(note)
     print(
-        f"\n{args.repeats} interleaved blocks of {args.batches} batches per variant; "
+        f"\n{args.repeats} interleaved blocks of {args.batches} batches per variant "
+        "(the first of each untimed); "
         "random ids, vocabulary 100."
     )
     print("\n".join(notes))
