@@ -18,8 +18,8 @@ The matrix-product bound is the chars/s the model would reach if a training
 step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
 products backward), all running at the FLOP rate of one recurrent product
 `(batch, units) @ (units, 4 units)` measured here: the best rate of a
-measurement taken before every round of blocks, as a single one varied by up
-to 15% between models of the same width.
+measurement taken before every round of blocks, as a single one came out
+about a sixth lower than another of the same width in the same run.
 
 Run by hand, alone on the machine:
 
@@ -175,10 +175,9 @@ def measure(name, variants, repeats, batches):
 
     A block is one `fit` call of `batches` batches; its rate counts the batches
     after the first, timed from the start to the end of each (the step and its
-    input), so that what a `fit` call costs once (its data adapter, its
-    iterator), which a real run pays once per epoch, is left out: blocks of a
-    few batches timed whole lost up to 2.6 s per call on the 2-core machine,
-    halving some blocks' rates.
+    input), so that what the call costs around them is left out: on the
+    2-core machine some calls of four batches spent up to 5 s outside their
+    batches, halving those blocks' rates when they were timed whole.
     """
     if batches < 2:
         raise ValueError(f"`batches` must be at least 2. Received: batches={batches}")
