@@ -26,13 +26,12 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from train_fast_path import product_timer  # noqa: E402 (this folder)
+from train_fast_path import product_timer, timed_call  # noqa: E402 (this folder)
 
 from charlstm.model.ln_lstm import WEIGHT_NAMES  # noqa: E402
 from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence  # noqa: E402
@@ -77,13 +76,8 @@ def stack(cell, layers, units, batch, steps, seed=0):
 
 def timed(fn, repeats):
     """Wall seconds of `repeats` calls of `fn`, after one untimed call."""
-    fn()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    fn()  # traced and warmed
+    return [timed_call(fn) for _ in range(repeats)]
 
 
 def main():

@@ -146,10 +146,10 @@ def product_timer(batch, units, gates=4):
         return h
 
     products(h)
-    return lambda: min(_timed(lambda: products(h).numpy()) for _ in range(5)) / 100
+    return lambda: min(timed_call(lambda: products(h).numpy()) for _ in range(5)) / 100
 
 
-def _timed(fn):
+def timed_call(fn):
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
