@@ -149,25 +149,46 @@ TRAINER = textwrap.dedent(
 )
 
 
+def _checkpoint_written(run, since, timeout=120.0):
+    """Waits until `checkpoint.json` is no longer the file `since` described
+    (its inode and mtime, or None): the trainer has written a checkpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = _file_id(RunFiles(run).checkpoint)
+        if now is not None and now != since:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no new checkpoint in {run} after {timeout:g} s")
+
+
+def _file_id(path):
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_always_resumes_exactly(tmp_path, uninterrupted):
-    """Three kills in a subprocess, each at a random moment of training (the first
-    one may land before the first checkpoint, then the run starts over)."""
+    """Three kills in a subprocess, each at a random moment of training after
+    the child's first checkpoint: waiting for it, not for a fixed time, keeps
+    the kills inside training on a machine of any speed."""
     run = tmp_path / "run"
     rng = np.random.default_rng(7)
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     env = {**os.environ, "PYTHONPATH": root}
     for _ in range(3):
         mode = "resume" if RunFiles(run).has_checkpoint() else "new"
-        if mode == "new" and run.exists():
-            shutil.rmtree(run)
+        since = _file_id(RunFiles(run).checkpoint)
         child = subprocess.Popen(
             [sys.executable, "-c", TRAINER, str(run), mode],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(5.0 + float(rng.uniform(0, 3.0)))  # import, then some training
+        _checkpoint_written(run, since)
+        time.sleep(float(rng.uniform(0, 1.5)))  # then some more training
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
     assert RunFiles(run).has_checkpoint()  # the kills came after checkpoints
