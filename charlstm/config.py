@@ -30,6 +30,7 @@ STATE_NAMES = {
 }
 FAST_PATHS = ("auto", "on", "off")
 DISTRIBUTE = ("none", "mirrored", "multi-worker")
+THREADS = ("auto", "tensorflow")  # charlstm.training.threads
 
 
 # Warm-up batches when `warmup_steps` is None: the best of the ten-minute search
@@ -385,6 +386,16 @@ class TrainingConfig:
         resume=True,
         backends=("lstm",),
     )
+    threads: str = option(
+        "auto",
+        choices=THREADS,
+        help="TensorFlow's CPU thread pools: auto runs two operations at a time on "
+        "half the cores each where no GPU is visible (faster on a few cores), "
+        "tensorflow keeps TensorFlow's own; set before TensorFlow starts, and not "
+        "where TF_NUM_INTEROP_THREADS or TF_NUM_INTRAOP_THREADS is set "
+        "(docs/benchmarks.md)",
+        resume=True,
+    )
     history_every: int = option(
         50,
         help="batches between rows of batch_history.csv (the mean training loss "
@@ -404,6 +415,11 @@ class TrainingConfig:
             self.distribute in DISTRIBUTE,
             f"`distribute` must be one of {DISTRIBUTE}.",
             distribute=self.distribute,
+        )
+        check(
+            self.threads in THREADS,
+            f"`threads` must be one of {THREADS}.",
+            threads=self.threads,
         )
         check(
             is_int(self.history_every) and self.history_every >= 0,

@@ -62,13 +62,21 @@ def _local_derivatives(gates, c_before, c_hat, cell_gamma, cell_beta):
     return to_y, to_y * cell_gamma, to_z, f
 
 
-def _product(a, b):
+def sequence_product(a, b):
     """The sum over time and batch of a^T b: (time, batch, m), (time, batch, n)
-    -> (m, n)."""
+    -> (m, n). Two products, one per half of the sequence, which TensorFlow runs
+    side by side where it runs two operations at a time on one thread each
+    (`charlstm.training.threads`); one product would use one core."""
     import tensorflow as tf
 
-    rows = tf.reshape(a, [-1, tf.shape(a)[-1]])  # (time * batch, m)
-    return tf.matmul(rows, tf.reshape(b, [-1, tf.shape(b)[-1]]), transpose_a=True)
+    half = tf.shape(a)[0] // 2
+
+    def rows(x):  # (time * batch, features)
+        return tf.reshape(x, [-1, tf.shape(x)[-1]])
+
+    return tf.matmul(rows(a[:half]), rows(b[:half]), transpose_a=True) + tf.matmul(
+        rows(a[half:]), rows(b[half:]), transpose_a=True
+    )
 
 
 def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
@@ -256,7 +264,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
             d_rec = []
             for i in range(depth):
                 d_rec += [
-                    _product(h_before[i], d_ahs[i]),
+                    sequence_product(h_before[i], d_ahs[i]),
                     tf.reduce_sum(dzs[i] * saved["h_hat"][i], [0, 1]),
                     tf.reduce_sum(dzs[i], [0, 1]),
                     tf.reduce_sum(dys[i] * saved["c_hat"][i], [0, 1]),
@@ -267,7 +275,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                 read = hs[i - 1] * drop[i] if masks else hs[i - 1]
                 d_sum = tf.reduce_sum(dzs[i], [0, 1])
                 d_inp += [
-                    _product(read, d_axs[i]),
+                    sequence_product(read, d_axs[i]),
                     tf.reduce_sum(dzs[i] * above["x_hat"][i], [0, 1]),
                     d_sum,
                     d_sum,

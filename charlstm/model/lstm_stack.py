@@ -34,7 +34,7 @@ import keras
 from keras.src.utils import tracking
 
 from charlstm.model.ln_lstm import WEIGHT_NAMES, LayerNormLSTMCell
-from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence
+from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence, sequence_product
 from charlstm.utils.checks import InputError
 
 
@@ -183,18 +183,12 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
             _, dh0, dc0, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
             dzs = [a.stack() for a in dzs]  # (time, batch, 4 * units_l)
 
-            def product(a, dz):  # sum over time and batch of a^T dz
-                rows = tf.reshape(a, [-1, tf.shape(a)[-1]])
-                return tf.matmul(
-                    rows, tf.reshape(dz, [-1, tf.shape(dz)[-1]]), transpose_a=True
-                )
-
             h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
-            d_u = [product(h_before[i], dzs[i]) for i in range(depth)]
+            d_u = [sequence_product(h_before[i], dzs[i]) for i in range(depth)]
             inputs = [None] + [
                 hs[i - 1] * drop[i] if masks else hs[i - 1] for i in range(1, depth)
             ]  # what layer i read: (time, batch, units_{i-1})
-            d_w = [product(inputs[i], dzs[i]) for i in range(1, depth)]
+            d_w = [sequence_product(inputs[i], dzs[i]) for i in range(1, depth)]
             d_b = [tf.reduce_sum(dzs[i], [0, 1]) for i in range(1, depth)]
             d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
             d_masks = [None] * len(masks)  # masks are constants

@@ -57,6 +57,7 @@ from charlstm.training.schedule import (
 )
 from charlstm.training.strategy import is_chief, make_strategy
 from charlstm.training.tensorboard import TensorBoard
+from charlstm.training.threads import configure_threads, describe_threads
 from charlstm.utils.checks import InputError
 from charlstm.utils.storage import atomic_path
 
@@ -176,9 +177,12 @@ def train(
     if config is not None and not resume:
         _check_variable_length(config.data, config.training)
     files = RunFiles(run_dir) if run_dir is not None else None
-    # Before anything else runs on TensorFlow: devices are configured at start-up.
-    strategy = make_strategy(_distribute(files, resume, config))
-    fit = (strategy, callbacks, verbose, checkpoint_every, on_start)
+    # Before anything else runs on TensorFlow: thread pools and devices are
+    # configured at start-up.
+    startup = _startup_training(files, resume, config)
+    threads = configure_threads(startup.threads)
+    strategy = make_strategy(startup.distribute)
+    fit = (strategy, threads, callbacks, verbose, checkpoint_every, on_start)
     if not is_chief(strategy):  # another worker: reads the run, writes nothing
         if resume:
             open_run(files, resume, force)
@@ -208,13 +212,14 @@ def train(
             return _fit(run, files, stop, *fit)
 
 
-def _distribute(files, resume: bool, config: RunConfig | None) -> str:
-    """The run's `distribute` setting: the given config's, else a resumed run's."""
+def _startup_training(files, resume: bool, config: RunConfig | None):
+    """The `TrainingConfig` whose start-up settings (`threads`, `distribute`)
+    apply: the given config's, else a resumed run's, else the defaults."""
     if config is not None:
-        return config.training.distribute
+        return config.training
     if resume and files is not None and files.config.is_file():
-        return RunConfig.load(files.config).training.distribute
-    return "none"
+        return RunConfig.load(files.config).training
+    return TrainingConfig()
 
 
 @dataclass
@@ -363,7 +368,15 @@ def _check_variable_length(data: DataConfig, training: TrainingConfig) -> None:
 
 
 def _fit(
-    run: _Run, files, stop, strategy, callbacks, verbose, checkpoint_every, on_start
+    run: _Run,
+    files,
+    stop,
+    strategy,
+    threads,
+    callbacks,
+    verbose,
+    checkpoint_every,
+    on_start,
 ) -> TrainResult:
     config, corpus, model, progress = run.config, run.corpus, run.model, run.progress
     data, training = config.data, config.training
@@ -383,6 +396,7 @@ def _fit(
     devices = LAYER_KINDS[layer_kind(steps.model)]
     if strategy is not None:
         devices += f", {steps.replicas} replica(s) ({training.distribute})"
+    devices += f"; {describe_threads(threads)}"
     progress.devices = devices
     if on_start is not None:
         on_start(devices)

@@ -7,6 +7,7 @@ import pytest
 
 from charlstm.cli import main
 from charlstm.cli.evaluate import KEYS
+from charlstm.training.threads import auto_threads, cpu_count, describe_threads
 from tests.helpers import make_text
 
 TINY = [
@@ -240,7 +241,10 @@ def test_train_refuses_a_corpus_with_too_many_unknown_characters(
     captured = capsys.readouterr()
     corpus, devices = captured.err.splitlines()
     assert corpus.startswith("charlstm: corpus: ")
-    assert devices == "charlstm: training on: fused LSTM stack (charlstm's CPU path)"
+    pools = describe_threads(auto_threads(cpu_count()))  # as tests/conftest.py set
+    assert devices == (
+        f"charlstm: training on: fused LSTM stack (charlstm's CPU path); {pools}"
+    )
     assert (run / "vocab.json").exists()
 
 

@@ -55,6 +55,7 @@ from charlstm.training.run_dir import (
     recorded_sources,
 )
 from charlstm.training.tensorboard import TensorBoard
+from charlstm.training.threads import configure_threads
 from charlstm.utils.checks import InputError
 
 # Learning rates when the config leaves it unset.
@@ -174,6 +175,7 @@ def train_gpt2(
         if training is None and isinstance(config, GPT2RunConfig):
             training = config.training
         run = dataclasses.replace(saved, training=training or saved.training)
+        configure_threads(run.training.threads)  # before TensorFlow starts
         sources = corpus if corpus is not None else (run.data.sources or None)
         body, stats = _read(sources, text, run.data)
         split = split_streams(body, run.data)
@@ -182,6 +184,7 @@ def train_gpt2(
             keras.utils.set_random_seed(run.training.random_seed)
         model = load_model_file(files.last, compile=True)
     else:
+        configure_threads(run.training.threads)  # before TensorFlow starts
         body, stats = _read(corpus, text, run.data)
         split = split_streams(body, run.data)
         if run.training.random_seed is not None:

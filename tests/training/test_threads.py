@@ -1,0 +1,101 @@
+"""TensorFlow's thread pools (`charlstm.training.threads`): each case in a new
+process, since the pools are fixed when TensorFlow starts."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import charlstm
+from charlstm.training.threads import (
+    auto_threads,
+    configure_threads,
+    cpu_count,
+    describe_threads,
+)
+from charlstm.utils.checks import InputError
+from tests.helpers import tiny_config
+
+# Prints what configure_threads returned and TensorFlow's pools, before and
+# after TensorFlow starts, for the settings given as arguments.
+CHILD = """
+import json, sys
+import tensorflow as tf
+from charlstm.training.threads import configure_threads, cpu_count
+
+def pools():
+    t = tf.config.threading
+    return [t.get_inter_op_parallelism_threads(), t.get_intra_op_parallelism_threads()]
+
+first = configure_threads(sys.argv[1])
+before = pools()
+tf.matmul(tf.ones((2, 2)), tf.ones((2, 2))).numpy()  # TensorFlow starts
+again = configure_threads(sys.argv[2])
+print(json.dumps({"first": first, "before": before, "again": again,
+                  "after": pools(), "cores": cpu_count()}))
+"""
+
+
+def child(first, again, **environ):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **environ}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, first, again],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_auto_runs_two_operations_at_a_time_on_half_the_cores():
+    assert auto_threads(1) is None  # one core: TensorFlow's own pools
+    assert auto_threads(2) == (2, 1)
+    assert auto_threads(3) == (2, 1)
+    assert auto_threads(16) == (2, 8)
+    assert describe_threads((2, 1)) == "2 operations at a time, 1 thread each"
+    assert describe_threads((2, 8)) == "2 operations at a time, 8 threads each"
+    assert describe_threads(None) == "TensorFlow's thread pools"
+
+
+def test_auto_sets_the_pools_before_tensorflow_starts_and_keeps_them():
+    seen = child("auto", "auto")
+    wanted = auto_threads(seen["cores"])
+    expected = list(wanted) if wanted else None
+    assert seen["first"] == expected
+    assert seen["before"] == (expected or [0, 0])  # 0: TensorFlow's choice
+    assert seen["again"] == expected  # started with them: still reported
+    assert seen["after"] == seen["before"]
+
+
+def test_tensorflow_keeps_its_pools_and_auto_cannot_change_them_once_started():
+    seen = child("tensorflow", "auto")
+    assert seen["first"] is None
+    assert seen["before"] == [0, 0]
+    # TensorFlow started with its own pools: "auto" leaves them, says so.
+    assert seen["again"] is None
+    assert seen["after"] == [0, 0]
+
+
+def test_the_environment_variables_are_the_users_choice():
+    seen = child("auto", "auto", TF_NUM_INTRAOP_THREADS="1")
+    assert seen["first"] is None and seen["again"] is None
+    assert seen["before"] == [0, 0]  # TensorFlow reads the variable itself
+
+
+def test_an_unknown_setting_is_refused_naming_the_field():
+    with pytest.raises(InputError, match="`threads` must be one of"):
+        configure_threads("four")
+    with pytest.raises(InputError, match="threads='four'"):
+        charlstm.TrainingConfig(threads="four")
+
+
+def test_training_reports_the_pools_it_ran_on(text):
+    # The test process's pools were set by tests/conftest.py before TensorFlow
+    # started, as a training process sets them.
+    result = charlstm.train(text=text, config=tiny_config())
+    expected = describe_threads(auto_threads(cpu_count()))
+    assert result.devices.endswith(f"; {expected}")
