@@ -33,9 +33,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from train_fast_path import product_timer, timed_call  # noqa: E402 (this folder)
 
+from charlstm.config import THREADS  # noqa: E402
 from charlstm.model.ln_lstm import WEIGHT_NAMES  # noqa: E402
 from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence  # noqa: E402
 from charlstm.model.lstm_stack import lstm_stack_sequence  # noqa: E402
+from charlstm.training.threads import configure_threads, describe_threads  # noqa: E402
 
 
 def stack(cell, layers, units, batch, steps, seed=0):
@@ -89,7 +91,14 @@ def main():
     add("--batch", type=int, default=64)
     add("--steps", type=int, default=50)
     add("--repeats", type=int, default=7, help="timed calls of each")
+    add(
+        "--threads",
+        choices=THREADS,
+        default="auto",
+        help="TensorFlow's thread pools, as TrainingConfig.threads sets them",
+    )
     args = parser.parse_args()
+    threads = configure_threads(args.threads)  # before TensorFlow starts
     for name in ("layers", "units", "batch", "steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name}: at least 1")
@@ -127,7 +136,8 @@ def main():
     print(
         f"{args.layers} x {args.cell}({args.units}), batch {args.batch}, "
         f"{args.steps} steps; one recurrent product {product * 1e3:.3f} ms "
-        f"({flops / 1e9:.1f} GFLOP/s, the best of {len(rows) + 1} measurements)\n"
+        f"({flops / 1e9:.1f} GFLOP/s, the best of {len(rows) + 1} measurements); "
+        f"{describe_threads(threads)} (--threads {args.threads})\n"
     )
     print("| pass | ms (best) | ms (median) | products' ms | share of the bound |")
     print("|---|---|---|---|---|")

@@ -16,10 +16,13 @@ only, not `LSTMStack`), `fast_xla`
 
 The matrix-product bound is the chars/s the model would reach if a training
 step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
-products backward), all running at the FLOP rate of one recurrent product
-`(batch, units) @ (units, 4 units)` measured here: the best rate of a
-measurement taken before every round of blocks, as a single one came out
-about a sixth lower than another of the same width in the same run.
+products backward), all running at the machine's FLOP rate for recurrent
+products `(batch, units) @ (units, 4 units)` measured here (`product_timer`:
+one at a time, or two side by side, whichever is faster under the process's
+thread pools): the best rate of a measurement taken before every round of
+blocks, as a single one came out about a sixth lower than another of the same
+width in the same run. `--threads` sets TensorFlow's thread pools as
+`TrainingConfig.threads` does (`benchmarks/threads.py` compares the two).
 
 Run by hand, alone on the machine:
 
@@ -40,8 +43,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
+from charlstm.config import THREADS  # noqa: E402
 from charlstm.model.build import build_model, recurrent_layers  # noqa: E402
-from charlstm.training.schedule import compile_model
+from charlstm.training.schedule import compile_model  # noqa: E402
+from charlstm.training.threads import configure_threads, describe_threads  # noqa: E402
 
 VOCABULARY = 100  # about the stdlib corpus's
 MODELS = {
@@ -131,22 +136,35 @@ def matmul_bound(config):
 
 
 def product_timer(batch, units, gates=4):
-    """A function measuring, at each call, the seconds of one recurrent product
-    `(batch, units) @ (units, gates * units)`: the best of 5 chains of 100, each
-    product followed by a slice and a scaling that keep the chain's shape."""
+    """A function measuring, at each call, the seconds per recurrent product
+    `(batch, units) @ (units, gates * units)` of the whole machine: the best of
+    5 chains of 100 products run alone and of 5 pairs of such chains run side
+    by side (per product), each product followed by a slice and a scaling that
+    keep the chain's shape. One chain uses every core where TensorFlow splits
+    a product over them; a pair, where it runs one operation per core
+    (`charlstm.training.threads`)."""
     import tensorflow as tf
 
     h = tf.random.normal((batch, units))
     u = tf.random.normal((units, gates * units))
 
-    @tf.function
-    def products(h):
+    def chain(h):
         for _ in range(100):
             h = tf.matmul(h, u)[:, :units] * 1e-3
         return h
 
-    products(h)
-    return lambda: min(timed_call(lambda: products(h).numpy()) for _ in range(5)) / 100
+    one = tf.function(chain)
+    two = tf.function(lambda h, g: (chain(h), chain(g)))
+    one(h), two(h, h + 1)
+
+    def seconds():
+        alone = min(timed_call(lambda: one(h).numpy()) for _ in range(5)) / 100
+        pair = min(
+            timed_call(lambda: [x.numpy() for x in two(h, h + 1)]) for _ in range(5)
+        )
+        return min(alone, pair / 200)
+
+    return seconds
 
 
 def timed_call(fn):
@@ -247,7 +265,14 @@ def main():
     add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
     add("--repeats", type=int, default=10, help="blocks per variant")
     add("--batches", type=int, default=20, help="batches per block (the first untimed)")
+    add(
+        "--threads",
+        choices=THREADS,
+        default="auto",
+        help="TensorFlow's thread pools, as TrainingConfig.threads sets them",
+    )
     args = parser.parse_args()
+    threads = configure_threads(args.threads)  # before TensorFlow starts
     if args.batches < 2:
         parser.error("--batches: at least 2 (the first batch of a block is untimed)")
     models = args.models.split(",")
@@ -274,7 +299,8 @@ def main():
     print(
         f"\n{args.repeats} interleaved blocks of {args.batches} batches per variant "
         "(the first of each untimed); "
-        "random ids, vocabulary 100."
+        f"random ids, vocabulary 100; {describe_threads(threads)} "
+        f"(--threads {args.threads})."
     )
     print("\n".join(notes))
     return 0
