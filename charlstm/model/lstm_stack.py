@@ -7,11 +7,12 @@ layer in one `tf.while_loop` whose step `t` computes layer 1 at `t`, then layer
 2's step `t`, so TensorFlow may run them side by side. Its backward pass is
 written by hand: per step and layer, one product (the gate gradients times the
 transposed kernels) and four small element-wise operations, whose factors are
-computed for the whole sequence after the forward pass. The weights' gradients
-are one product per layer over the whole sequence. On a 2-core CPU this trains
-3 x LSTM(512) 1.55x as fast as Keras's layers, 2 x LSTM(512) 1.44x and 2 x
-LSTM(224) 1.17x, at 0.71 to 0.88 of the matrix-product bound for the 512-wide
-stacks and 0.66 to 0.99 for 2 x 224 over three runs (docs/quality.md).
+computed for the whole sequence after the forward pass. Each weight's
+gradient is two products, one per half of the sequence (`sequence_product`).
+On a 2-core CPU, with two operations at a time on one thread each
+(`charlstm.training.threads`), this trains 3 x LSTM(512) 1.24x as fast as
+Keras's layers, 2 x LSTM(512) 1.09x and 2 x LSTM(224) 1.00x, at 0.77, 0.66
+and 0.57 of the matrix-product bound (docs/quality.md).
 
 The layer holds one `keras.layers.LSTMCell` per layer (named `lstm_0`,
 `lstm_1`, ...), so its weights, their initializers and their `get_weights()`
