@@ -1,9 +1,9 @@
 """TensorFlow's thread pools: charlstm's "auto" against TensorFlow's own, same run.
 
 TensorFlow fixes its thread pools when it starts, so every measurement is a new
-process, and the two settings of `TrainingConfig.threads` take turns: auto,
-tensorflow, auto, ... `--rounds` times per model, so that both see the same
-machine. For an LSTM model a process runs `train_fast_path.py --variants fast
+process, and the two settings of `TrainingConfig.threads` take turns, `--rounds`
+times per model, so that both see the same machine (which goes first
+alternates). For an LSTM model a process runs `train_fast_path.py --variants fast
 --threads SETTING` and reports its median training chars/s; for `gpt2` it trains
 the GPT-2 backend (`charlstm.backends.gpt2`, its defaults) on the embedded corpus
 for `--gpt2-seconds` and reports batches per second. The table gives each
@@ -90,7 +90,7 @@ def main():
     for model in args.models.split(","):
         rates = {s: [] for s in SETTINGS}
         for r in range(args.rounds):
-            for setting in SETTINGS:
+            for setting in SETTINGS[:: 1 if r % 2 == 0 else -1]:  # who goes first
                 start = time.perf_counter()
                 if model == "gpt2":
                     rate = gpt2_rate(setting, args.gpt2_seconds)

@@ -392,8 +392,8 @@ class TrainingConfig:
         help="TensorFlow's CPU thread pools: auto runs two operations at a time on "
         "half the cores each where no GPU is visible (faster on a few cores), "
         "tensorflow keeps TensorFlow's own; set before TensorFlow starts, and not "
-        "where TF_NUM_INTEROP_THREADS or TF_NUM_INTRAOP_THREADS is set "
-        "(docs/benchmarks.md)",
+        "where TF_NUM_INTEROP_THREADS or TF_NUM_INTRAOP_THREADS is set, nor "
+        "under --distribute (docs/scaling.md)",
         resume=True,
     )
     history_every: int = option(

@@ -7,12 +7,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 
 import charlstm  # noqa: E402
+import tests.helpers  # noqa: E402
 from charlstm.training.threads import configure_threads  # noqa: E402
 from tests.helpers import make_text, tiny_config  # noqa: E402
 
 # TensorFlow's thread pools as a training process sets them, whichever test
 # starts TensorFlow first (they are fixed from then on).
-configure_threads("auto")
+tests.helpers.POOLS = configure_threads("auto")
 
 
 @pytest.fixture

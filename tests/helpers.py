@@ -6,6 +6,11 @@ import charlstm
 
 ALPHABET = "abcdefgh \n"  # 10 characters
 
+# The test process's thread pools, as tests/conftest.py set them before
+# TensorFlow started (None: TensorFlow's own). Child processes that import
+# this module keep theirs.
+POOLS = None
+
 
 def make_text(length: int = 3000, seed: int = 0) -> str:
     """Text over ALPHABET with learnable structure: words from a small lexicon."""

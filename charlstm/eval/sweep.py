@@ -123,7 +123,9 @@ def run_sweep(
     settings_path = out / SETTINGS_FILE
     if resume and settings_path.exists():
         saved = json.loads(settings_path.read_text(encoding="utf-8"))
-        changed = sorted(k for k in settings if saved.get(k) != settings[k])
+        saved["base_config"] = _comparable(saved.get("base_config"))
+        current = {**settings, "base_config": _comparable(settings["base_config"])}
+        changed = sorted(k for k in current if saved.get(k) != current[k])
         if changed:
             raise InputError(
                 f"cannot resume {str(out)!r} with different settings "
@@ -188,6 +190,17 @@ def _settings(corpus, text, base: RunConfig, time_budget, codegen_options) -> di
         "time_budget": time_budget,
         "codegen_options": codegen_options or {},
     }
+
+
+def _comparable(config: dict | None) -> dict | None:
+    """A base config as a resumed sweep compares it: fields added since it was
+    written take their defaults, and `threads` (how fast a point trains, not
+    what it trains) is left out."""
+    if not isinstance(config, dict):
+        return config
+    comparable = RunConfig.from_dict(config).to_dict()
+    comparable["training"].pop("threads")
+    return comparable
 
 
 def _fingerprint(prompts) -> str | None:

@@ -14,7 +14,9 @@ benchmarks/threads.py); "tensorflow" keeps TensorFlow's own pools.
 The pools are fixed when TensorFlow starts (its first operation): a process
 that already ran TensorFlow keeps the ones it has, and the environment
 variables `TF_NUM_INTEROP_THREADS` and `TF_NUM_INTRAOP_THREADS`, where set, are
-the user's choice and are kept too.
+the user's choice and are kept too. The trainer applies "auto" on one device
+only: under `tf.distribute` the replicas of a split CPU run side by side, more
+than two operations at a time.
 """
 
 from __future__ import annotations
@@ -52,31 +54,31 @@ def configure_threads(setting: str) -> tuple[int, int] | None:
             "tensorflow" (TensorFlow's own pools).
 
     Returns:
-        The (inter-op, intra-op) threads "auto" set, or set already in an earlier
-        call; None where TensorFlow's own pools run, or the ones it started with.
+        The (inter-op, intra-op) threads of the pools TensorFlow runs (or will
+        start) with, where they were set: by this call, or by an earlier one
+        before TensorFlow started, whatever `setting` is now; None where
+        TensorFlow chooses them.
     """
     if setting not in THREADS:
         raise InputError(
             f"`threads` must be one of {THREADS}. Received: threads={setting!r}"
         )
-    if setting == "tensorflow" or any(os.environ.get(name) for name in ENVIRONMENT):
-        return None
     import tensorflow as tf
 
-    wanted = auto_threads(cpu_count())
-    if wanted is None or tf.config.list_physical_devices("GPU"):
-        return None
     threading = tf.config.threading
-    try:
-        threading.set_inter_op_parallelism_threads(wanted[0])
-        threading.set_intra_op_parallelism_threads(wanted[1])
-    except RuntimeError:  # TensorFlow has started: its pools stay as they are
-        pass
+    chosen = setting == "tensorflow" or any(os.environ.get(n) for n in ENVIRONMENT)
+    wanted = None if chosen else auto_threads(cpu_count())
+    if wanted is not None and not tf.config.list_physical_devices("GPU"):
+        try:
+            threading.set_inter_op_parallelism_threads(wanted[0])
+            threading.set_intra_op_parallelism_threads(wanted[1])
+        except RuntimeError:  # TensorFlow has started: its pools stay as they are
+            pass
     current = (
         threading.get_inter_op_parallelism_threads(),
         threading.get_intra_op_parallelism_threads(),
     )
-    return current if current == wanted else None
+    return current if all(current) else None
 
 
 def describe_threads(threads: tuple[int, int] | None) -> str:

@@ -180,7 +180,9 @@ def train(
     # Before anything else runs on TensorFlow: thread pools and devices are
     # configured at start-up.
     startup = _startup_training(files, resume, config)
-    threads = configure_threads(startup.threads)
+    # "auto" on one device: replicas of a split CPU run more than two at a time.
+    alone = startup.distribute == "none"
+    threads = configure_threads(startup.threads if alone else "tensorflow")
     strategy = make_strategy(startup.distribute)
     fit = (strategy, threads, callbacks, verbose, checkpoint_every, on_start)
     if not is_chief(strategy):  # another worker: reads the run, writes nothing

@@ -7,8 +7,8 @@ import pytest
 
 from charlstm.cli import main
 from charlstm.cli.evaluate import KEYS
-from charlstm.training.threads import auto_threads, cpu_count, describe_threads
-from tests.helpers import make_text
+from charlstm.training.threads import describe_threads
+from tests.helpers import POOLS, make_text
 
 TINY = [
     "--units",
@@ -241,7 +241,7 @@ def test_train_refuses_a_corpus_with_too_many_unknown_characters(
     captured = capsys.readouterr()
     corpus, devices = captured.err.splitlines()
     assert corpus.startswith("charlstm: corpus: ")
-    pools = describe_threads(auto_threads(cpu_count()))  # as tests/conftest.py set
+    pools = describe_threads(POOLS)
     assert devices == (
         f"charlstm: training on: fused LSTM stack (charlstm's CPU path); {pools}"
     )

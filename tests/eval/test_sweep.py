@@ -7,7 +7,7 @@ import pytest
 import charlstm
 from charlstm.eval.codegen import extract_functions, run_codegen
 from charlstm.eval.grid import SweepGrid
-from charlstm.eval.sweep import run_sweep
+from charlstm.eval.sweep import SETTINGS_FILE, run_sweep
 from charlstm.eval.sweep_results import RESULT_COLUMNS, markdown_table, read_results
 from charlstm.infer.sampling import Sampling
 from charlstm.training.run_dir import read_history
@@ -217,6 +217,15 @@ def test_an_existing_sweep_is_refused_then_resumed_without_retraining(
     assert model.stat().st_mtime_ns == before
     with pytest.raises(ValueError, match="different settings.*base_config"):
         run_sweep(**{**settings, "base_config": tiny_config(epochs=2)}, resume=True)
+    # How fast points train is not what they are: other thread pools resume,
+    # and so does a sweep written before `threads` existed.
+    faster = {**settings, "base_config": tiny_config(epochs=1, threads="tensorflow")}
+    assert run_sweep(**faster, resume=True) == rows
+    saved = json.loads((out / SETTINGS_FILE).read_text())
+    del saved["base_config"]["training"]["threads"]
+    (out / SETTINGS_FILE).write_text(json.dumps(saved))
+    assert run_sweep(**settings, resume=True) == rows
+    assert model.stat().st_mtime_ns == before
     with pytest.raises(ValueError, match="different settings.*corpus"):
         run_sweep(**{**settings, "text": make_text(1000, seed=1)}, resume=True)
     with pytest.raises(ValueError, match="different settings.*prompts"):

@@ -77,6 +77,8 @@ def test_two_mirrored_replicas_train_as_one_device(tmp_path, one_device):
     job["weights"] = str(tmp_path / "mirrored.npz")
     (result,) = run_jobs(tmp_path, [job], {CPU_DEVICES_VARIABLE: "2"})
     assert "2 replica(s) (mirrored)" in result["devices"]
+    # Replicas of a split CPU run side by side: not two operations at a time.
+    assert result["devices"].endswith("; TensorFlow's thread pools")
     assert len(result["history"]) == len(reference["history"]) == 3
     for ours, theirs in zip(result["history"], reference["history"], strict=True):
         assert abs(ours["loss"] - theirs["loss"]) <= 1e-4

@@ -10,13 +10,13 @@ import pytest
 
 import charlstm
 from charlstm.training.threads import (
+    ENVIRONMENT,
     auto_threads,
     configure_threads,
-    cpu_count,
     describe_threads,
 )
 from charlstm.utils.checks import InputError
-from tests.helpers import tiny_config
+from tests.helpers import POOLS, tiny_config
 
 # Prints what configure_threads returned and TensorFlow's pools, before and
 # after TensorFlow starts, for the settings given as arguments.
@@ -39,7 +39,10 @@ print(json.dumps({"first": first, "before": before, "again": again,
 
 
 def child(first, again, **environ):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **environ}
+    """Runs CHILD in a new process without a GPU or the pools' variables, but
+    `environ`."""
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", **environ)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, first, again],
         capture_output=True,
@@ -62,12 +65,13 @@ def test_auto_runs_two_operations_at_a_time_on_half_the_cores():
 
 
 def test_auto_sets_the_pools_before_tensorflow_starts_and_keeps_them():
-    seen = child("auto", "auto")
+    seen = child("auto", "tensorflow")
     wanted = auto_threads(seen["cores"])
     expected = list(wanted) if wanted else None
     assert seen["first"] == expected
     assert seen["before"] == (expected or [0, 0])  # 0: TensorFlow's choice
-    assert seen["again"] == expected  # started with them: still reported
+    # Started with them: they stay, and are reported whatever the setting.
+    assert seen["again"] == expected
     assert seen["after"] == seen["before"]
 
 
@@ -94,8 +98,7 @@ def test_an_unknown_setting_is_refused_naming_the_field():
 
 
 def test_training_reports_the_pools_it_ran_on(text):
-    # The test process's pools were set by tests/conftest.py before TensorFlow
+    # The test process's pools were set by tests/helpers.py before TensorFlow
     # started, as a training process sets them.
     result = charlstm.train(text=text, config=tiny_config())
-    expected = describe_threads(auto_threads(cpu_count()))
-    assert result.devices.endswith(f"; {expected}")
+    assert result.devices.endswith(f"; {describe_threads(POOLS)}")
