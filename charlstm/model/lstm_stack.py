@@ -5,14 +5,19 @@ and TensorFlow differentiates each loop step by step. `LSTMStack` runs every
 layer in one `tf.while_loop` whose step `t` computes layer 1 at `t`, then layer
 2 at `t` from it, and so on; layer 1's step `t + 1` does not depend on layer
 2's step `t`, so TensorFlow may run them side by side. Its backward pass is
-written by hand: per step and layer, one product (the gate gradients times the
-transposed kernels) and four small element-wise operations, whose factors are
-computed for the whole sequence after the forward pass. Each weight's
+written by hand: per step and layer, the gate gradients times the transposed
+recurrent kernel (and, above the first layer, times the transposed input
+kernel, apart, for the layer below) and four small element-wise operations,
+whose factors are computed for the whole sequence after the forward pass.
+Above the first layer the input's product is apart from the recurrent one in
+the forward pass too: only the recurrent one is on the layer's chain over
+time, so two layers share two cores more evenly (1.12x to 1.18x as fast as one
+product of `[h_below, h]` with `[W; U]`, docs/quality.md). Each weight's
 gradient is two products, one per half of the sequence (`sequence_product`).
 On a 2-core CPU, with two operations at a time on one thread each
-(`charlstm.training.threads`), this trains 3 x LSTM(512) 1.24x as fast as
-Keras's layers, 2 x LSTM(512) 1.09x and 2 x LSTM(224) 1.00x, at 0.77, 0.66
-and 0.57 of the matrix-product bound (docs/quality.md).
+(`charlstm.training.threads`), this trains 3 x LSTM(512) 1.19x as fast as
+Keras's layers, 2 x LSTM(512) 1.23x and 2 x LSTM(224) 1.12x, at 0.78, 0.76
+and 0.70 of the matrix-product bound (docs/quality.md).
 
 The layer holds one `keras.layers.LSTMCell` per layer (named `lstm_0`,
 `lstm_1`, ...), so its weights, their initializers and their `get_weights()`
@@ -114,8 +119,6 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
         w = list(flat[3 * depth : 4 * depth - 1])
         b = list(flat[4 * depth - 1 : 5 * depth - 2])
         drop = [None] + list(flat[5 * depth - 2 :])  # drop[i]: into layer i
-        # Above the first layer, one product of [h_below, h] with [w; u].
-        wu = [None] + [tf.concat([w[i - 1], u[i]], 0) for i in range(1, depth)]
         xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units_0)
         steps = tf.shape(xs)[0]
 
@@ -131,7 +134,9 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
                 else:
                     if masks:
                         below = below * drop[i][t]
-                    z = tf.matmul(tf.concat([below, h[i]], 1), wu[i]) + b[i - 1]
+                    # Two products: the input's is off the layer's chain over
+                    # time, so it may run beside the recurrent one.
+                    z = tf.matmul(below, w[i - 1]) + b[i - 1] + tf.matmul(h[i], u[i])
                 h[i], c[i], gate = _lstm_gates(z, c[i])  # (batch, units_l)
                 hs[i] = hs[i].write(t, h[i])
                 cs[i] = cs[i].write(t, c[i])
@@ -156,9 +161,8 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
             local = [
                 _local_derivatives(gates[i], cs[i], c_before[i]) for i in range(depth)
             ]
-            u0_t = tf.transpose(u[0])
-            wu_t = [None] + [tf.transpose(wu[i]) for i in range(1, depth)]
-            units_below = [None] + [w[i - 1].shape[0] for i in range(1, depth)]
+            u_t = [tf.transpose(u[i]) for i in range(depth)]
+            w_t = [None] + [tf.transpose(w[i - 1]) for i in range(1, depth)]
 
             def backward(t, dh, dc, dzs):
                 dh, dc, dzs = list(dh), list(dc), list(dzs)
@@ -170,14 +174,11 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
                     dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
                     dc[i] = dc_t * f[t]
                     dzs[i] = dzs[i].write(t, dz)
-                    if i == 0:
-                        dh[0] = tf.matmul(dz, u0_t)
-                    else:
-                        d_in = tf.matmul(dz, wu_t[i])  # (batch, units_below + units_l)
-                        from_above = d_in[:, : units_below[i]]
+                    dh[i] = tf.matmul(dz, u_t[i])  # (batch, units_l)
+                    if i:
+                        from_above = tf.matmul(dz, w_t[i])  # (batch, units_below)
                         if masks:
                             from_above = from_above * drop[i][t]
-                        dh[i] = d_in[:, units_below[i] :]
                 return t - 1, dh, dc, dzs
 
             start = (steps - 1, dh, dc, arrays())
