@@ -208,6 +208,7 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
         characters=static["characters"],
         train_seconds=trained,
         epochs=len(result.history),
+        batches=result.budget_batches,  # trained in the budget
     )
     dynamic = args.dynamic and config.model.cell in DYNAMIC_CELLS
     # Dynamic evaluation's settings are chosen on the tuning split: by the
@@ -274,6 +275,7 @@ def run_gpt2(settings, seed, train_text, scored, args, kind) -> dict:
         characters=scores["characters"],
         train_seconds=trained,
         epochs=len(result.history),
+        batches=result.budget_batches,  # trained in the budget
         sample=generator.generate(
             SEED_TEXT[kind], SAMPLE_CHARS, temperature=TEMPERATURE, random_seed=0
         ),
