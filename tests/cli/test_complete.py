@@ -180,7 +180,7 @@ def test_a_run_from_another_release_completes_on_keras_with_a_note(
 
 
 REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
-DYNAMIC = ["--dynamic", "--learning-rate", "0.05", "--statistics-batch-size", "10"]
+DYNAMIC = ["--dynamic", "--learning-rate", "0.065", "--statistics-batch-size", "10"]
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_dynamic_learns_an_identifier_the_context_repeats(lstm_run, training, ca
     assert not any(text.startswith("head gagb") for _, text in static)
     assert dynamic[0][1].startswith("head gagbe")
     assert dynamic[0][0] > static[0][0] + 3
-    config = DynamicConfig(learning_rate=0.05, statistics_batch_size=10)
+    config = DynamicConfig(learning_rate=0.065, statistics_batch_size=10)
     ms = gradient_statistics(generator, make_text(), config)
     expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
         "head g", context=REPEATED, num_candidates=3, max_length=12

@@ -309,7 +309,7 @@ DYNAMIC_SERVER = textwrap.dedent(
         f.write(f"0 {'tensorflow' in sys.modules}")
     """
 )
-LEARNING = {"dynamic": True, "learningRate": 0.05, "statisticsBatchSize": 10}
+LEARNING = {"dynamic": True, "learningRate": 0.065, "statisticsBatchSize": 10}
 SEGMENT = DynamicConfig().segment_length
 REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
 
@@ -369,7 +369,7 @@ async def test_dynamic_learns_the_document_as_the_user_types(dynamic_server, lst
     assert counts["fed"] == len(text) and (await stats(client, uri))["fed"] == (
         len(text) - whole_segments(text)  # from the adaptation's latest state
     )
-    config = DynamicConfig(learning_rate=0.05, statistics_batch_size=10)
+    config = DynamicConfig(learning_rate=0.065, statistics_batch_size=10)
     ms = gradient_statistics(generator, statistics_text(lstm_run)[0], config)
     expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
         text, max_length=MAX_LENGTH
@@ -419,7 +419,7 @@ async def test_dynamic_bad_settings_are_refused(dynamic_server):
         assert message.type == types.MessageType.Error
         assert next(iter(bad)) in message.message
     found = await stats(client)
-    assert found["settings"]["learningRate"] == 0.05 and found["dynamic"] == "on"
+    assert found["settings"]["learningRate"] == 0.065 and found["dynamic"] == "on"
 
 
 async def test_dynamic_server_never_imported_tensorflow(dynamic_server):
