@@ -31,9 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from train_fast_path import product_timer, timed_call  # noqa: E402 (this folder)
+from train_fast_path import (  # noqa: E402 (this folder)
+    add_threads_option,
+    product_timer,
+    timed_call,
+)
 
-from charlstm.config import THREADS  # noqa: E402
 from charlstm.model.ln_lstm import WEIGHT_NAMES  # noqa: E402
 from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence  # noqa: E402
 from charlstm.model.lstm_stack import lstm_stack_sequence  # noqa: E402
@@ -91,12 +94,7 @@ def main():
     add("--batch", type=int, default=64)
     add("--steps", type=int, default=50)
     add("--repeats", type=int, default=7, help="timed calls of each")
-    add(
-        "--threads",
-        choices=THREADS,
-        default="auto",
-        help="TensorFlow's thread pools, as TrainingConfig.threads sets them",
-    )
+    add_threads_option(parser)
     args = parser.parse_args()
     threads = configure_threads(args.threads)  # before TensorFlow starts
     for name in ("layers", "units", "batch", "steps", "repeats"):

@@ -24,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+from charlstm.config import THREADS as SETTINGS  # ("auto", "tensorflow")
+
 HERE = Path(__file__).resolve().parent
-SETTINGS = ("auto", "tensorflow")
 
 
 def log(message):

@@ -167,6 +167,17 @@ def product_timer(batch, units, gates=4):
     return seconds
 
 
+def add_threads_option(parser):
+    """`--threads`, TensorFlow's thread pools as `TrainingConfig.threads` sets
+    them; the script calls `configure_threads` before TensorFlow starts."""
+    parser.add_argument(
+        "--threads",
+        choices=THREADS,
+        default="auto",
+        help="TensorFlow's thread pools, as TrainingConfig.threads sets them",
+    )
+
+
 def timed_call(fn):
     start = time.perf_counter()
     fn()
@@ -265,12 +276,7 @@ def main():
     add("--variants", default="plain,fast", help=f"comma-separated: {VARIANTS}")
     add("--repeats", type=int, default=10, help="blocks per variant")
     add("--batches", type=int, default=20, help="batches per block (the first untimed)")
-    add(
-        "--threads",
-        choices=THREADS,
-        default="auto",
-        help="TensorFlow's thread pools, as TrainingConfig.threads sets them",
-    )
+    add_threads_option(parser)
     args = parser.parse_args()
     threads = configure_threads(args.threads)  # before TensorFlow starts
     if args.batches < 2:
