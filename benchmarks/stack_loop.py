@@ -50,14 +50,14 @@ def stack(cell, layers, units, batch, steps, seed=0):
     def normal(*shape, scale=1.0):
         return tf.constant(rng.normal(size=shape).astype("float32") * scale)
 
-    xz = normal(batch, steps, 4 * units, scale=0.1)  # (batch, time, 4 * units)
+    xz = normal(steps, batch, 4 * units, scale=0.1)  # (time, batch, 4 * units)
     states = [(tf.zeros((batch, units)), tf.zeros((batch, units)))] * layers
     scale = units**-0.5
     if cell == "lstm":
         weights = [
             [normal(units, 4 * units, scale=scale) for _ in range(layers)],  # U
             [normal(units, 4 * units, scale=scale) for _ in range(layers - 1)],  # W
-            [tf.zeros(4 * units) for _ in range(layers - 1)],  # b
+            [tf.zeros(4 * units) for _ in range(layers)],  # b
         ]
 
         def run(xz, weights):

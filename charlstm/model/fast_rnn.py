@@ -109,19 +109,24 @@ class _ProjectedLoop:
             return super().inner_loop(sequences, initial_state, mask, training)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        xw = ops.matmul(sequences, cell.kernel)  # (batch, time, gates * units)
         bias = _input_bias(cell)
-        if bias is not None:
-            xw = xw + bias
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
         if _own_gradient_applies(self, mask, training):
             # A stack of one: LSTMStack's loop and hand-written gradient.
             h0, c0 = initial_state
+            xw = ops.matmul(ops.transpose(sequences, [1, 0, 2]), cell.kernel)
             outputs, [(h, c)] = lstm_stack_sequence(
-                xw, [(h0, c0)], [cell.recurrent_kernel], [], []
+                xw,  # (time, batch, 4 * units)
+                [(h0, c0)],
+                [cell.recurrent_kernel],
+                [],
+                [ops.zeros(xw.shape[-1]) if bias is None else bias],
             )
             return h, outputs, [h, c]
+        xw = ops.matmul(sequences, cell.kernel)  # (batch, time, gates * units)
+        if bias is not None:
+            xw = xw + bias
         return keras.src.backend.rnn(
             type(self)._make_step(cell),
             xw,

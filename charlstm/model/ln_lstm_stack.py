@@ -8,6 +8,12 @@ what `LSTMStack(layer_norm_cell=True)` runs. The equations are the cell's
 from __future__ import annotations
 
 from charlstm.model.ln_lstm import EPSILON, WEIGHT_NAMES
+from charlstm.model.stack_ops import (
+    gate_factors,
+    recurrent_product,
+    sequence_product,
+    sequence_sum,
+)
 from charlstm.utils.checks import InputError
 
 
@@ -33,66 +39,22 @@ def _normalize_backward(d, normalized, inverse):
     return inverse * (d - mean - normalized * along)
 
 
-def _local_derivatives(gates, c_before, c_hat, cell_gamma, cell_beta):
-    """What the backward step needs of the forward pass, for every step at once.
-
-    With dh and dc the gradients reaching h_t and c_t, one step backwards is
-
-        dc' = dc + N'(dh * to_c_hat)       # through h = o * tanh(g_c c^ + b_c)
-        dz = [dc', dc', dc', dh] * to_z    # (batch, 4 * units), Keras gate order
-        dc_before = dc' * f
-
-    with N' the normalisation's backward (`_normalize_backward`) at c^ = (c' -
-    mean) / sigma; the gradient reaching tanh's argument is `dh * to_y`.
-    """
-    import tensorflow as tf
-
-    i, f, g, o = tf.split(gates, 4, axis=-1)
-    tanh_c = tf.tanh(c_hat * cell_gamma + cell_beta)
-    to_y = o * (1 - tanh_c * tanh_c)  # (time, batch, units)
-    to_z = tf.concat(
-        [
-            g * i * (1 - i),
-            c_before * f * (1 - f),
-            i * (1 - g * g),
-            tanh_c * o * (1 - o),
-        ],
-        -1,
-    )  # (time, batch, 4 * units)
-    return to_y, to_y * cell_gamma, to_z, f
-
-
-def sequence_product(a, b):
-    """The sum over time and batch of a^T b: (time, batch, m), (time, batch, n)
-    -> (m, n). Two products, one per half of the sequence, which TensorFlow runs
-    side by side where it runs two operations at a time on one thread each
-    (`charlstm.training.threads`); one product would use one core."""
-    import tensorflow as tf
-
-    half = tf.shape(a)[0] // 2
-
-    def rows(x):  # (time * batch, features)
-        return tf.reshape(x, [-1, tf.shape(x)[-1]])
-
-    return tf.matmul(rows(a[:half]), rows(b[:half]), transpose_a=True) + tf.matmul(
-        rows(a[half:]), rows(b[half:]), transpose_a=True
-    )
-
-
 def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
     """Runs stacked LN-LSTMs over a sequence in one loop, with a hand-written gradient.
 
     Per step and layer the forward pass runs the recurrent product (and above
-    the first layer the input product), three normalisations and the gates; the
-    backward pass runs, in reverse, the gradients through the three
-    normalisations and one product per kernel. Everything else (the factors of
-    the gate derivatives, the weights' gradients) is computed over the whole
-    sequence outside the loop, as in `charlstm.model.lstm_stack`.
+    the first layer the input product), three normalisations, the gates and the
+    factors of the gates' derivatives (`charlstm.model.stack_ops.gate_factors`);
+    the backward pass runs, in reverse, the gradients through the three
+    normalisations and one product per kernel, reading what it needs of the
+    forward pass step by step. The weights' gradients are computed over the
+    whole sequence after the loop, as in `charlstm.model.lstm_stack`.
 
     Args:
-        xz: (batch, time, 4 * units_0). The first layer's part of z that does not
-            depend on h, `LN(x W; g_x, b_x) + b` (`LayerNormLSTMCell.input_gates`),
-            computed for the whole sequence by the caller.
+        xz: (time, batch, 4 * units_0). The first layer's part of z that does
+            not depend on h, `LN(x W; g_x, b_x) + b`
+            (`LayerNormLSTMCell.input_gates`), computed for the whole sequence by
+            the caller, time-major as the loop reads it.
         states: list of (h, c) per layer, each (batch, units_l).
         weights: list per layer of its cell's weights in `WEIGHT_NAMES` order;
             the first layer's kernel, bias, input_gamma and input_beta are in
@@ -142,15 +104,16 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
         rest = rest[5 * depth :]
         inp = [None] + [rest[4 * i - 4 : 4 * i] for i in range(1, depth)]
         drop = [None] + list(rest[4 * (depth - 1) :])  # drop[i]: into layer i
-        xs = tf.transpose(xz, [1, 0, 2])  # (time, batch, 4 * units_0)
+        xs = xz  # (time, batch, 4 * units_0)
         steps = tf.shape(xs)[0]
 
         def arrays(count):
             return [tf.TensorArray(xz.dtype, size=steps) for _ in range(count)]
 
-        # Saved per layer and step: h, c, gates, h^, 1/sigma_h, c^, 1/sigma_c;
-        # per layer above the first: x^, 1/sigma_x.
-        per_layer = ("h", "c", "gates", "h_hat", "h_inv", "c_hat", "c_inv")
+        # Saved per layer and step: h, h^ and 1/sigma_h, c^ and 1/sigma_c, and the
+        # factors of the backward step (to_y, to_z, f; `gate_factors`); per layer
+        # above the first: x^, 1/sigma_x.
+        per_layer = ("h", "h_hat", "h_inv", "c_hat", "c_inv", "to_y", "to_z", "f")
 
         def forward(t, h, c, saved, above):
             h, c = list(h), list(c)
@@ -174,17 +137,20 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                 zi, zf, zc, zo = tf.split(z, 4, axis=1)  # Keras gate order
                 gi, gf, go = tf.sigmoid(zi), tf.sigmoid(zf), tf.sigmoid(zo)
                 gg = tf.tanh(zc)
-                c[i] = gf * c[i] + gi * gg
+                c_before, c[i] = c[i], gf * c[i] + gi * gg
                 c_hat, c_inv = _normalize(c[i], epsilon)
-                h[i] = go * tf.tanh(c_hat * gc + bc)  # (batch, units_l)
+                tanh_c = tf.tanh(c_hat * gc + bc)
+                h[i] = go * tanh_c  # (batch, units_l)
                 values = {
                     "h": h[i],
-                    "c": c[i],
-                    "gates": tf.concat([gi, gf, gg, go], 1),
                     "h_hat": h_hat,
                     "h_inv": h_inv,
                     "c_hat": c_hat,
                     "c_inv": c_inv,
+                    # dh * to_y reaches tanh's argument g_c c^ + b_c
+                    "to_y": go * (1 - tanh_c * tanh_c),
+                    "to_z": gate_factors(gi, gf, gg, go, c_before, tanh_c),
+                    "f": gf,
                 }
                 for key, value in values.items():
                     saved[key][i] = saved[key][i].write(t, value)
@@ -199,9 +165,13 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
             {key: arrays(depth - 1) for key in ("x_hat", "x_inv")},
         )
         _, h, c, saved, above = tf.while_loop(lambda t, *_: t < steps, forward, start)
-        # (time, batch, .) per layer (above: per layer above the first)
-        saved = {k: [a.stack() for a in v] for k, v in saved.items()}
-        above = {k: [None] + [a.stack() for a in v] for k, v in above.items()}
+        # The backward loop reads `saved` and `above` step by step (at no copy);
+        # what the weights' gradients read whole is stacked: (time, batch, .).
+        hs = [a.stack() for a in saved["h"]]
+        h_hats = [a.stack() for a in saved["h_hat"]]
+        c_hats = [a.stack() for a in saved["c_hat"]]
+        x_hats = [None] + [a.stack() for a in above["x_hat"]]
+        above = {k: [None, *v] for k, v in above.items()}  # above[k][i]: layer i
 
         def grad(d_outputs, *d_states):
             d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
@@ -210,14 +180,6 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                 for s, d in zip(flat[: 2 * depth], d_states, strict=True)
             ]  # (h, c) per layer, flat
             dh, dc = d_final[0::2], d_final[1::2]
-            hs, cs = saved["h"], saved["c"]
-            c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
-            local = [
-                _local_derivatives(
-                    saved["gates"][i], c_before[i], saved["c_hat"][i], *rec[i][3:]
-                )
-                for i in range(depth)
-            ]
             u_t = [tf.transpose(rec[i][0]) for i in range(depth)]
             w_t = [None] + [tf.transpose(inp[i][0]) for i in range(1, depth)]
 
@@ -226,23 +188,25 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                 out = {k: list(v) for k, v in out.items()}
                 from_above = d_top[t]
                 for i in reversed(range(depth)):
-                    _, to_c_hat, to_z, f = local[i]
+                    step = {k: v[i].read(t) for k, v in saved.items() if k != "h"}
                     dh_t = dh[i] + from_above  # (batch, units_l)
+                    dy = dh_t * step["to_y"]  # reaching g_c c^ + b_c
                     dc_t = dc[i] + _normalize_backward(
-                        dh_t * to_c_hat[t], saved["c_hat"][i][t], saved["c_inv"][i][t]
+                        dy * rec[i][3], step["c_hat"], step["c_inv"]
                     )
-                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
-                    dc[i] = dc_t * f[t]
+                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * step["to_z"]
+                    dc[i] = dc_t * step["f"]
                     d_ah = _normalize_backward(
-                        dz * rec[i][1], saved["h_hat"][i][t], saved["h_inv"][i][t]
+                        dz * rec[i][1], step["h_hat"], step["h_inv"]
                     )  # (batch, 4 * units_l): reaching h @ U
                     dh[i] = tf.matmul(d_ah, u_t[i])
                     out["dz"][i] = out["dz"][i].write(t, dz)
-                    out["dh"][i] = out["dh"][i].write(t, dh_t)
+                    out["dy"][i] = out["dy"][i].write(t, dy)
                     out["d_ah"][i] = out["d_ah"][i].write(t, d_ah)
                     if i:
+                        x_hat, x_inv = (above[k][i].read(t) for k in ("x_hat", "x_inv"))
                         d_ax = _normalize_backward(
-                            dz * inp[i][1], above["x_hat"][i][t], above["x_inv"][i][t]
+                            dz * inp[i][1], x_hat, x_inv
                         )  # reaching below @ W
                         out["d_ax"][i - 1] = out["d_ax"][i - 1].write(t, d_ax)
                         from_above = tf.matmul(d_ax, w_t[i])  # (batch, units_{i-1})
@@ -250,39 +214,37 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                             from_above = from_above * drop[i][t]
                 return t - 1, dh, dc, out
 
-            outs = {k: arrays(depth) for k in ("dz", "dh", "d_ah")}
+            outs = {k: arrays(depth) for k in ("dz", "dy", "d_ah")}
             outs["d_ax"] = arrays(depth - 1)  # layers above the first
             start = (steps - 1, dh, dc, outs)
             _, dh0, dc0, outs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
-            dzs = [a.stack() for a in outs["dz"]]  # (time, batch, 4 * units_l)
-            d_ahs = [a.stack() for a in outs["d_ah"]]
+            # (time, batch, .) per layer
+            dzs, dys, d_ahs = (
+                [a.stack() for a in outs[k]] for k in ("dz", "dy", "d_ah")
+            )
             d_axs = [None] + [a.stack() for a in outs["d_ax"]]
-            dys = [
-                a.stack() * local[i][0] for i, a in enumerate(outs["dh"])
-            ]  # (time, batch, units_l): reaching g_c c^ + b_c
-            h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
             d_rec = []
             for i in range(depth):
                 d_rec += [
-                    sequence_product(h_before[i], d_ahs[i]),
-                    tf.reduce_sum(dzs[i] * saved["h_hat"][i], [0, 1]),
-                    tf.reduce_sum(dzs[i], [0, 1]),
-                    tf.reduce_sum(dys[i] * saved["c_hat"][i], [0, 1]),
-                    tf.reduce_sum(dys[i], [0, 1]),
+                    recurrent_product(h0[i], hs[i], d_ahs[i]),
+                    sequence_sum(dzs[i] * h_hats[i]),
+                    sequence_sum(dzs[i]),
+                    sequence_sum(dys[i] * c_hats[i]),
+                    sequence_sum(dys[i]),
                 ]
             d_inp = []
             for i in range(1, depth):
                 read = hs[i - 1] * drop[i] if masks else hs[i - 1]
-                d_sum = tf.reduce_sum(dzs[i], [0, 1])
+                d_sum = d_rec[5 * i + 2]  # the sum of dz: g_h's and b's gradients
                 d_inp += [
                     sequence_product(read, d_axs[i]),
-                    tf.reduce_sum(dzs[i] * above["x_hat"][i], [0, 1]),
+                    sequence_sum(dzs[i] * x_hats[i]),
                     d_sum,
                     d_sum,
                 ]
             d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
             return (
-                tf.transpose(dzs[0], [1, 0, 2]),
+                dzs[0],
                 *d_flat,
                 *d_rec,
                 *d_inp,
@@ -290,7 +252,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
             )
 
         final = [x for pair in zip(h, c, strict=True) for x in pair]
-        return (tf.transpose(saved["h"][-1], [1, 0, 2]), *final), grad
+        return (tf.transpose(hs[-1], [1, 0, 2]), *final), grad
 
     # Snapshots: a stateful layer assigns its final states to the variables it
     # read the initial ones from, before the backward pass reads them.

@@ -8,7 +8,8 @@ layer in one `tf.while_loop` whose step `t` computes layer 1 at `t`, then layer
 written by hand: per step and layer, the gate gradients times the transposed
 recurrent kernel (and, above the first layer, times the transposed input
 kernel, apart, for the layer below) and four small element-wise operations,
-whose factors are computed for the whole sequence after the forward pass.
+whose factors the forward pass computes as it goes (`_lstm_step`) and the
+backward pass reads back step by step.
 Above the first layer the input's product is apart from the recurrent one in
 the forward pass too: only the recurrent one is on the layer's chain over
 time, so two layers share two cores more evenly (1.12x to 1.18x as fast as one
@@ -40,22 +41,20 @@ import keras
 from keras.src.utils import tracking
 
 from charlstm.model.ln_lstm import WEIGHT_NAMES, LayerNormLSTMCell
-from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence, sequence_product
+from charlstm.model.ln_lstm_stack import ln_lstm_stack_sequence
+from charlstm.model.stack_ops import (
+    gate_factors,
+    recurrent_product,
+    sequence_product,
+    sequence_sum,
+)
 from charlstm.utils.checks import InputError
 
 
-def _lstm_gates(z, c):
-    """One LSTM step from pre-activations `z` (batch, 4 * units), Keras gate order."""
-    import tensorflow as tf
-
-    i, f, g, o = tf.split(z, 4, axis=1)
-    i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
-    c = f * c + i * g
-    return o * tf.tanh(c), c, tf.concat([i, f, g, o], 1)
-
-
-def _local_derivatives(gates, c, c_before):
-    """What the backward step needs of the forward pass, for every step at once.
+def _lstm_step(z, c):
+    """One LSTM step from pre-activations `z` (batch, 4 * units), Keras gate
+    order, and the state `c` before it: `(h, c, factors)`, with `factors` what
+    the backward step needs of it.
 
     With dh and dc the gradients reaching h_t and c_t, one step backwards is
 
@@ -63,36 +62,32 @@ def _local_derivatives(gates, c, c_before):
         dz = [dc', dc', dc', dh] * to_z     # (batch, 4 * units), Keras gate order
         dc_before = dc' * f
 
-    Computing `to_c` and `to_z` here, over (time, batch, .) in a few large
-    operations, leaves four small ones per step in the sequential loop.
+    `factors` is `(to_c, to_z, f)`, `to_z` from `stack_ops.gate_factors`.
+    Computed here, on tensors of one step, they are off the chain over time
+    (nothing in the forward pass waits for them) and cost less than the same
+    operations over the whole sequence after the loop (`charlstm.model.stack_ops`).
     """
     import tensorflow as tf
 
-    i, f, g, o = tf.split(gates, 4, axis=-1)
+    i, f, g, o = tf.split(z, 4, axis=1)
+    i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+    c_before, c = c, f * c + i * g
     tanh_c = tf.tanh(c)
-    to_c = o * (1 - tanh_c * tanh_c)  # (time, batch, units)
-    to_z = tf.concat(
-        [
-            g * i * (1 - i),
-            c_before * f * (1 - f),
-            i * (1 - g * g),
-            tanh_c * o * (1 - o),
-        ],
-        -1,
-    )  # (time, batch, 4 * units)
-    return to_c, to_z, f
+    to_c = o * (1 - tanh_c * tanh_c)  # (batch, units)
+    return o * tanh_c, c, (to_c, gate_factors(i, f, g, o, c_before, tanh_c), f)
 
 
 def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=()):
     """Runs stacked LSTMs over a sequence in one loop, with a hand-written gradient.
 
     Args:
-        xw: (batch, time, 4 * units_0). The first layer's input projections,
-            bias included.
+        xw: (time, batch, 4 * units_0). The first layer's input projections,
+            without its bias: time-major, as the loop reads them (the
+            caller's transpose of its inputs is narrower than one of these).
         states: list of (h, c) per layer, each (batch, units_l).
         recurrent_kernel: list per layer of (units_l, 4 * units_l).
         kernels: list per layer above the first of (units_{i-1}, 4 * units_l).
-        biases: list per layer above the first of (4 * units_l,).
+        biases: list per layer of (4 * units_l,).
         masks: empty, or per layer above the first a dropout mask (time, batch,
             units_{i-1}) that multiplies the outputs of the layer below on
             their way up (0 or 1 / (1 - rate) for inverted dropout).
@@ -116,17 +111,18 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
         h0 = list(flat[0 : 2 * depth : 2])
         c0 = list(flat[1 : 2 * depth : 2])
         u = list(flat[2 * depth : 3 * depth])
-        w = list(flat[3 * depth : 4 * depth - 1])
-        b = list(flat[4 * depth - 1 : 5 * depth - 2])
-        drop = [None] + list(flat[5 * depth - 2 :])  # drop[i]: into layer i
-        xs = tf.transpose(xw, [1, 0, 2])  # (time, batch, 4 * units_0)
+        w = [None] + list(flat[3 * depth : 4 * depth - 1])  # w[i]: into layer i
+        b = list(flat[4 * depth - 1 : 5 * depth - 1])
+        drop = [None] + list(flat[5 * depth - 1 :])  # drop[i]: into layer i
+        xs = xw + b[0]  # (time, batch, 4 * units_0)
         steps = tf.shape(xs)[0]
 
         def arrays():
             return [tf.TensorArray(xw.dtype, size=steps) for _ in range(depth)]
 
-        def forward(t, h, c, hs, cs, gates):
-            h, c, hs, cs, gates = list(h), list(c), list(hs), list(cs), list(gates)
+        def forward(t, h, c, hs, factors):
+            h, c, hs = list(h), list(c), list(hs)
+            factors = [list(f) for f in factors]  # (to_c, to_z, f) per layer
             below = None
             for i in range(depth):
                 if i == 0:
@@ -136,19 +132,20 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
                         below = below * drop[i][t]
                     # Two products: the input's is off the layer's chain over
                     # time, so it may run beside the recurrent one.
-                    z = tf.matmul(below, w[i - 1]) + b[i - 1] + tf.matmul(h[i], u[i])
-                h[i], c[i], gate = _lstm_gates(z, c[i])  # (batch, units_l)
+                    z = tf.matmul(below, w[i]) + b[i] + tf.matmul(h[i], u[i])
+                h[i], c[i], step = _lstm_step(z, c[i])  # (batch, units_l)
                 hs[i] = hs[i].write(t, h[i])
-                cs[i] = cs[i].write(t, c[i])
-                gates[i] = gates[i].write(t, gate)
+                for k in range(3):
+                    factors[k][i] = factors[k][i].write(t, step[k])
                 below = h[i]
-            return t + 1, h, c, hs, cs, gates
+            return t + 1, h, c, hs, factors
 
-        start = (0, h0, c0, arrays(), arrays(), arrays())
-        _, h, c, hs, cs, gates = tf.while_loop(lambda t, *_: t < steps, forward, start)
+        start = (0, h0, c0, arrays(), [arrays() for _ in range(3)])
+        _, h, c, hs, factors = tf.while_loop(lambda t, *_: t < steps, forward, start)
         hs = [a.stack() for a in hs]  # (time, batch, units_l) per layer
-        cs = [a.stack() for a in cs]
-        gates = [a.stack() for a in gates]  # (time, batch, 4 * units_l)
+        # Per layer, what the backward loop reads step by step (not stacked:
+        # reading a step back costs no copy): to_c, to_z, f.
+        local = list(zip(*factors, strict=True))
 
         def grad(d_outputs, *d_states):
             d_top = tf.transpose(d_outputs, [1, 0, 2])  # (time, batch, units_top)
@@ -157,12 +154,8 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
                 for s, d in zip(flat[: 2 * depth], d_states, strict=True)
             ]  # (h, c) per layer, flat
             dh, dc = d_final[0::2], d_final[1::2]
-            c_before = [tf.concat([c0[i][None], cs[i][:-1]], 0) for i in range(depth)]
-            local = [
-                _local_derivatives(gates[i], cs[i], c_before[i]) for i in range(depth)
-            ]
             u_t = [tf.transpose(u[i]) for i in range(depth)]
-            w_t = [None] + [tf.transpose(w[i - 1]) for i in range(1, depth)]
+            w_t = [None] + [tf.transpose(w[i]) for i in range(1, depth)]
 
             def backward(t, dh, dc, dzs):
                 dh, dc, dzs = list(dh), list(dc), list(dzs)
@@ -170,9 +163,9 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
                 for i in reversed(range(depth)):
                     to_c, to_z, f = local[i]
                     dh_t = dh[i] + from_above  # (batch, units_l)
-                    dc_t = dc[i] + dh_t * to_c[t]
-                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z[t]
-                    dc[i] = dc_t * f[t]
+                    dc_t = dc[i] + dh_t * to_c.read(t)
+                    dz = tf.concat([dc_t, dc_t, dc_t, dh_t], 1) * to_z.read(t)
+                    dc[i] = dc_t * f.read(t)
                     dzs[i] = dzs[i].write(t, dz)
                     dh[i] = tf.matmul(dz, u_t[i])  # (batch, units_l)
                     if i:
@@ -185,17 +178,16 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
             _, dh0, dc0, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, start)
             dzs = [a.stack() for a in dzs]  # (time, batch, 4 * units_l)
 
-            h_before = [tf.concat([h0[i][None], hs[i][:-1]], 0) for i in range(depth)]
-            d_u = [sequence_product(h_before[i], dzs[i]) for i in range(depth)]
+            d_u = [recurrent_product(h0[i], hs[i], dzs[i]) for i in range(depth)]
             inputs = [None] + [
                 hs[i - 1] * drop[i] if masks else hs[i - 1] for i in range(1, depth)
             ]  # what layer i read: (time, batch, units_{i-1})
             d_w = [sequence_product(inputs[i], dzs[i]) for i in range(1, depth)]
-            d_b = [tf.reduce_sum(dzs[i], [0, 1]) for i in range(1, depth)]
+            d_b = [sequence_sum(dzs[i]) for i in range(depth)]
             d_flat = [x for pair in zip(dh0, dc0, strict=True) for x in pair]
             d_masks = [None] * len(masks)  # masks are constants
             return (
-                tf.transpose(dzs[0], [1, 0, 2]),
+                dzs[0],
                 *d_flat,
                 *d_u,
                 *d_w,
@@ -209,6 +201,11 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
     # Snapshots: a stateful layer assigns its final states to the variables it
     # read the initial ones from, before the backward pass reads them.
     flat_states = [tf.identity(s) for s in flat_states]
+    if len(biases) != depth:
+        raise InputError(
+            f"`biases` must hold one bias per layer ({depth}). "
+            f"Received: {len(biases)} biases"
+        )
     tensors = [tf.convert_to_tensor(v) for v in [*recurrent_kernel, *kernels, *biases]]
     outputs, *final = run(xw, *flat_states, *tensors, *masks)
     return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]
@@ -348,19 +345,20 @@ class LSTMStack(keras.layers.Layer):
         states = [(flat[2 * i], flat[2 * i + 1]) for i in range(self.num_layers)]
         if self.layer_norm_cell:
             outputs, final = ln_lstm_stack_sequence(
-                first.input_gates(inputs),  # (batch, time, 4 * units)
+                first.input_gates(tf.transpose(inputs, [1, 0, 2])),  # (t, b, 4 * u)
                 states,
                 [[getattr(c, name) for name in WEIGHT_NAMES] for c in self.cells],
                 masks,
             )  # outputs: (batch, time, units)
         else:
-            xw = keras.ops.matmul(inputs, first.kernel) + first.bias  # (b, t, 4 * u)
+            # (time, batch, 4 * units)
+            xw = keras.ops.matmul(tf.transpose(inputs, [1, 0, 2]), first.kernel)
             outputs, final = lstm_stack_sequence(
                 xw,
                 states,
                 [cell.recurrent_kernel for cell in self.cells],
                 [cell.kernel for cell in self.cells[1:]],
-                [cell.bias for cell in self.cells[1:]],
+                [cell.bias for cell in self.cells],
                 masks,
             )  # outputs: (batch, time, units)
         if self.stateful:

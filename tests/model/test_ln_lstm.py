@@ -95,7 +95,7 @@ def test_fused_stack_matches_autodiff_through_keras_layers(num_layers, with_mask
             expected_finals += [h, c]
         expected = loss(y, expected_finals)
         outputs, finals = ln_lstm_stack_sequence(
-            cells[0].input_gates(x),  # (batch, time, 4 * units)
+            cells[0].input_gates(tf.transpose(x, [1, 0, 2])),  # (time, batch, 4u)
             [(states[2 * i], states[2 * i + 1]) for i in range(num_layers)],
             [[getattr(cell, name) for name in WEIGHT_NAMES] for cell in cells],
             masks,

@@ -177,11 +177,11 @@ def test_dropout_masks_between_layers_match_keras_layers_with_the_same_masks():
             y = layer(y)
         expected = tf.reduce_sum(y * scale)
         got, _ = lstm_stack_sequence(
-            keras.ops.matmul(x, cells[0].kernel) + cells[0].bias,
+            keras.ops.matmul(tf.transpose(x, [1, 0, 2]), cells[0].kernel),
             [(zeros, zeros)] * 3,
             [cell.recurrent_kernel for cell in cells],
             [cell.kernel for cell in cells[1:]],
-            [cell.bias for cell in cells[1:]],
+            [cell.bias for cell in cells],
             masks,
         )
         got = tf.reduce_sum(got * scale)
@@ -193,16 +193,23 @@ def test_dropout_masks_between_layers_match_keras_layers_with_the_same_masks():
         np.testing.assert_allclose(g_got, g_expected, rtol=1e-4, atol=1e-5)
 
 
-def test_mask_count_must_match_the_layers_above_the_first():
+@pytest.mark.parametrize(
+    "biases, masks, message",
+    [
+        (2, 2, "one mask per layer above the first"),
+        (1, 1, "one bias per layer"),  # the layer above the first's only
+    ],
+)
+def test_bias_and_mask_counts_must_match_the_layers(biases, masks, message):
     zeros = tf.zeros((1, 2))
-    with pytest.raises(ValueError, match="one mask per layer above the first"):
+    with pytest.raises(ValueError, match=message):
         lstm_stack_sequence(
-            tf.zeros((1, 3, 8)),
+            tf.zeros((3, 1, 8)),  # (time, batch, 4 * units)
             [(zeros, zeros)] * 2,
             [tf.zeros((2, 8))] * 2,
             [tf.zeros((2, 8))],
-            [tf.zeros((8,))],
-            [tf.ones((3, 1, 2))] * 2,
+            [tf.zeros((8,))] * biases,
+            [tf.ones((3, 1, 2))] * masks,
         )
 
 

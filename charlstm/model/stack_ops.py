@@ -1,0 +1,73 @@
+"""What the fused recurrent stacks (`lstm_stack`, `ln_lstm_stack`) share: the
+factors of an LSTM step's backward pass, and the sums over a whole sequence
+that their weights' gradients are.
+
+A CPU spends a fused stack's time on its matrix products and on the
+element-wise work around them; these keep the second small. Per step, the
+backward pass's factors are computed in the forward pass from tensors of one
+step, which stay in a core's cache (over the whole sequence after the loop
+they did not, and cost 1.1x to 1.2x the stack's time, docs/quality.md). Sums
+over time and batch are matrix products, which a CPU runs several times as fast
+as a reduction.
+"""
+
+from __future__ import annotations
+
+
+def gate_factors(i, f, g, o, c_before, tanh_c):
+    """The factors of one LSTM step's gate gradients, Keras gate order.
+
+    With the gates `i, f, g, o` (batch, units), the cell before the step and
+    `tanh_c`, the tanh that `o` multiplies into h: with dc' and dh the gradients
+    reaching the new cell and h, `dz = [dc', dc', dc', dh] * gate_factors(...)`
+    is the gradient reaching the pre-activations (batch, 4 * units).
+    """
+    import tensorflow as tf
+
+    return tf.concat(
+        [
+            g * i * (1 - i),
+            c_before * f * (1 - f),
+            i * (1 - g * g),
+            tanh_c * o * (1 - o),
+        ],
+        -1,
+    )  # (batch, 4 * units)
+
+
+def _rows(x):  # (time, batch, features) -> (time * batch, features)
+    import tensorflow as tf
+
+    return tf.reshape(x, [-1, tf.shape(x)[-1]])
+
+
+def sequence_product(a, b):
+    """The sum over time and batch of a^T b: (time, batch, m), (time, batch, n)
+    -> (m, n). Two products, one per half of the sequence, which TensorFlow runs
+    side by side where it runs two operations at a time on one thread each
+    (`charlstm.training.threads`); one product would use one core."""
+    import tensorflow as tf
+
+    half = tf.shape(a)[0] // 2
+    return tf.matmul(_rows(a[:half]), _rows(b[:half]), transpose_a=True) + tf.matmul(
+        _rows(a[half:]), _rows(b[half:]), transpose_a=True
+    )
+
+
+def recurrent_product(h0, hs, d):
+    """The sum over time and batch of h_{t-1}^T d_t, with h_{-1} = h0: a
+    recurrent kernel's gradient. h0: (batch, m); hs, d: (time, batch, .) ->
+    (m, n). Without a copy of `hs` shifted by one step."""
+    import tensorflow as tf
+
+    return tf.matmul(h0, d[0], transpose_a=True) + sequence_product(hs[:-1], d[1:])
+
+
+def sequence_sum(x):
+    """The sum over time and batch of x: (time, batch, n) -> (n,). As a product
+    `ones @ x`, six times as fast on a CPU as `tf.reduce_sum(x, [0, 1])` at
+    (100, 64, 2048) (docs/quality.md)."""
+    import tensorflow as tf
+
+    rows = _rows(x)  # (time * batch, n)
+    return tf.matmul(tf.ones([1, tf.shape(rows)[0]], x.dtype), rows)[0]
