@@ -19,9 +19,14 @@ step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
 products backward), all running at the machine's FLOP rate for recurrent
 products `(batch, units) @ (units, 4 units)` measured here (`product_timer`:
 one at a time, or two side by side, whichever is faster under the process's
-thread pools): the best rate of a measurement taken before every round of
-blocks, as a single one came out about a sixth lower than another of the same
-width in the same run. `--threads` sets TensorFlow's thread pools as
+thread pools), measured before every round of blocks and after the last. Two
+shares of it: the median chars/s against the best of these measurements, and
+the median over rounds of each round's chars/s against the higher of the two
+measurements next to it. On a shared machine whose rate moves (200 to 287
+GFLOP/s call to call on 2026-12-01), the best of many measurements rises with
+their number while the blocks' median does not; the second share compares each
+round with the machine as it was then. Both count each measurement's best
+product chain, a peak. `--threads` sets TensorFlow's thread pools as
 `TrainingConfig.threads` does (`benchmarks/threads.py` compares the two).
 
 Run by hand, alone on the machine:
@@ -31,6 +36,7 @@ Run by hand, alone on the machine:
 
 import argparse
 import dataclasses
+import itertools
 import os
 import re
 import statistics
@@ -227,7 +233,7 @@ def measure(name, variants, repeats, batches):
     chars = (batches - 1) * batch * length  # the timed batches of a block
     bound_now, bounds = matmul_bound(config), []
     for r in range(repeats):
-        bounds.append(bound_now())  # between blocks, as the machine is then
+        bounds.append(bound_now())  # between rounds, as the machine is then
         for variant in variants:
             timer = BatchTimer()
             models[variant].fit(
@@ -243,23 +249,31 @@ def measure(name, variants, repeats, batches):
             cpu[variant].append(chars / sum(timer.cpu[1:]))
         rates = ", ".join(f"{v} {wall[v][-1]:,.0f}" for v in variants)
         log(f"{name}: repeat {r + 1}/{repeats}: chars/s {rates}")
+    bounds.append(bound_now())  # after the last round
     bound, flop_rate = max(bounds)
+    # Each round against the bound measured next to it: the higher of the
+    # measurements just before and just after the round.
+    near = [max(a[0], b[0]) for a, b in itertools.pairwise(bounds)]
     base = variants[0]
     rows = []
     for variant in variants:
         ratios = [a / b for a, b in zip(wall[variant], wall[base], strict=True)]
         median = statistics.median(wall[variant])
+        paired = [a / b for a, b in zip(wall[variant], near, strict=True)]
         rows.append(
             f"| {name} | {variant} | {median:,.0f} | {statistics.median(ratios):.2f} "
             f"| {min(ratios):.2f}-{max(ratios):.2f} "
             f"| {statistics.median(cpu[variant]) / statistics.median(cpu[base]):.2f} "
-            f"| {median / bound:.2f} | {compile_seconds[variant]:.0f} |"
+            f"| {median / bound:.2f} | {statistics.median(paired):.2f} "
+            f"({min(paired):.2f}-{max(paired):.2f}) "
+            f"| {compile_seconds[variant]:.0f} |"
         )
+    rates = sorted(b[1] / 1e9 for b in bounds)
     note = (
         f"- {name}: matrix-product bound {bound:,.0f} chars/s "
         f"(recurrent product at {flop_rate / 1e9:.1f} GFLOP/s; best of "
-        f"{repeats} measurements between blocks, the lowest "
-        f"{min(bounds)[0]:,.0f})"
+        f"{len(bounds)} measurements, before each round and after the last: "
+        f"{', '.join(f'{r:.0f}' for r in rates)} GFLOP/s)"
     )
     return rows, note
 
@@ -294,9 +308,10 @@ def main():
             parser.error(f"--variants: unknown {variant!r}; choose from {VARIANTS}")
     print(
         f"| model | variant | train chars/s (median) | ratio to {variants[0]} "
-        "(median) | ratio range | CPU-time ratio | of matmul bound | compile s |"
+        "(median) | ratio range | CPU-time ratio | of matmul bound (best) "
+        "| of the bound next to each round (median, range) | compile s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     notes = []
     for name in models:
         rows, note = measure(name, variants, args.repeats, args.batches)
