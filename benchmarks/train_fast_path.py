@@ -19,14 +19,15 @@ step cost only its matrix products (2 FLOPs per multiply-add, forward plus two
 products backward), all running at the machine's FLOP rate for recurrent
 products `(batch, units) @ (units, 4 units)` measured here (`product_timer`:
 one at a time, or two side by side, whichever is faster under the process's
-thread pools), measured before every round of blocks and after the last. Two
-shares of it: the median chars/s against the best of these measurements, and
-the median over rounds of each round's chars/s against the higher of the two
-measurements next to it. On a shared machine whose rate moves (200 to 287
-GFLOP/s call to call on 2026-12-01), the best of many measurements rises with
-their number while the blocks' median does not; the second share compares each
-round with the machine as it was then. Both count each measurement's best
-product chain, a peak. `--threads` sets TensorFlow's thread pools as
+thread pools), measured before every round of blocks and after the last, two
+ways: the peak, the fastest of a few chains of 100 products; and the sustained
+rate, chains run back to back for seconds, as a training block runs. On the
+shared 2-core machine on 2026-12-01 the two parted: the best chains ran at 213
+to 312 GFLOP/s, five seconds of them at 173 to 217, while the training blocks
+held their pace within a few per cent. Two shares: the median chars/s against
+the best peak of the run, and the median over rounds of each round's chars/s
+against the higher of the sustained measurements just before and after it.
+`--threads` sets TensorFlow's thread pools as
 `TrainingConfig.threads` does (`benchmarks/threads.py` compares the two).
 
 Run by hand, alone on the machine:
@@ -121,9 +122,10 @@ def build(config, variant):
 
 def matmul_bound(config):
     """A function measuring, at each call, the chars/s this model would reach if
-    a training step cost only its matrix products at the rate measured then,
-    and that rate (FLOP/s). The bound is a peak: `measure` keeps the best of
-    the calls made between its blocks."""
+    a training step cost only its matrix products at the machine's rate then,
+    and that rate (FLOP/s): `{"peak": (chars/s, FLOP/s), "sustained": (...)}`,
+    at the rate of the fastest product chain (`product_timer`) and at the rate
+    kept up over seconds of back-to-back chains (`sustained_product_seconds`)."""
     m, batch = config.model, config.data.batch_size
     features = VOCABULARY if m.input_encoding == "one_hot" else m.embedding_dim
     # The LN-LSTM's normalisations are not matrix products: its bound is the LSTM's.
@@ -132,22 +134,25 @@ def matmul_bound(config):
     for i in range(m.num_layers):
         macs += ((features if i == 0 else m.units) + m.units) * gates * m.units
     flops_per_char = 6 * macs  # forward + two products backward, 2 FLOPs a MAC
-    product = product_timer(batch, m.units, gates)
+    chains = product_chains(batch, m.units, gates)
+    flops = 2 * batch * m.units * gates * m.units  # one product
 
     def bound():
-        rate = 2 * batch * m.units * gates * m.units / product()  # FLOP/s
-        return rate / flops_per_char, rate
+        rates = {
+            "peak": flops / product_timer(chains=chains)(),
+            "sustained": flops / sustained_product_seconds(chains),
+        }  # FLOP/s
+        return {k: (rate / flops_per_char, rate) for k, rate in rates.items()}
 
     return bound
 
 
-def product_timer(batch, units, gates=4):
-    """A function measuring, at each call, the seconds per recurrent product
-    `(batch, units) @ (units, gates * units)` of the whole machine: the best of
-    5 chains of 100 products run alone and of 5 pairs of such chains run side
-    by side (per product), each product followed by a slice and a scaling that
-    keep the chain's shape. One chain uses every core where TensorFlow splits
-    a product over them; a pair, where it runs one operation per core
+def product_chains(batch, units, gates=4):
+    """Compiled chains of 100 recurrent products `(batch, units) @ (units, gates
+    * units)`, each followed by a slice and a scaling that keep the chain's
+    shape: `(one, pair)`, each a function of no arguments running one chain, or
+    two side by side. One chain uses every core where TensorFlow splits a
+    product over them; a pair, where it runs one operation per core
     (`charlstm.training.threads`)."""
     import tensorflow as tf
 
@@ -162,15 +167,36 @@ def product_timer(batch, units, gates=4):
     one = tf.function(chain)
     two = tf.function(lambda h, g: (chain(h), chain(g)))
     one(h), two(h, h + 1)
+    return lambda: one(h).numpy(), lambda: [x.numpy() for x in two(h, h + 1)]
+
+
+def product_timer(batch=None, units=None, gates=4, chains=None):
+    """A function measuring, at each call, the seconds per recurrent product of
+    the whole machine at its fastest: the best of 5 chains run alone and of 5
+    pairs run side by side (per product; `product_chains`, or the `chains`
+    given). A peak: short chains may run faster than the machine keeps up."""
+    one, pair = chains or product_chains(batch, units, gates)
 
     def seconds():
-        alone = min(timed_call(lambda: one(h).numpy()) for _ in range(5)) / 100
-        pair = min(
-            timed_call(lambda: [x.numpy() for x in two(h, h + 1)]) for _ in range(5)
-        )
-        return min(alone, pair / 200)
+        alone = min(timed_call(one) for _ in range(5)) / 100
+        return min(alone, min(timed_call(pair) for _ in range(5)) / 200)
 
     return seconds
+
+
+def sustained_product_seconds(chains, seconds=3.0):
+    """Seconds per recurrent product kept up over `seconds` of chains run back
+    to back, alone and then in pairs (`product_chains`), the faster. On the
+    2-core machine on 2026-12-01 the best chain of a pair ran at 213 to 305
+    GFLOP/s and five seconds of them at 173 to 217."""
+    per_product = []
+    for run, products in zip(chains, (100, 200), strict=True):
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            run()
+            count += 1
+        per_product.append((time.perf_counter() - start) / (count * products))
+    return min(per_product)
 
 
 def add_threads_option(parser):
@@ -250,10 +276,11 @@ def measure(name, variants, repeats, batches):
         rates = ", ".join(f"{v} {wall[v][-1]:,.0f}" for v in variants)
         log(f"{name}: repeat {r + 1}/{repeats}: chars/s {rates}")
     bounds.append(bound_now())  # after the last round
-    bound, flop_rate = max(bounds)
-    # Each round against the bound measured next to it: the higher of the
-    # measurements just before and just after the round.
-    near = [max(a[0], b[0]) for a, b in itertools.pairwise(bounds)]
+    bound, flop_rate = max(b["peak"] for b in bounds)
+    # Each round against the sustained bound measured next to it: the higher of
+    # the measurements just before and just after the round.
+    sustained = [b["sustained"] for b in bounds]
+    near = [max(a[0], b[0]) for a, b in itertools.pairwise(sustained)]
     base = variants[0]
     rows = []
     for variant in variants:
@@ -268,12 +295,15 @@ def measure(name, variants, repeats, batches):
             f"({min(paired):.2f}-{max(paired):.2f}) "
             f"| {compile_seconds[variant]:.0f} |"
         )
-    rates = sorted(b[1] / 1e9 for b in bounds)
+
+    def listed(kind):  # GFLOP/s of every measurement, in order
+        return ", ".join(f"{b[kind][1] / 1e9:.0f}" for b in bounds)
+
     note = (
-        f"- {name}: matrix-product bound {bound:,.0f} chars/s "
-        f"(recurrent product at {flop_rate / 1e9:.1f} GFLOP/s; best of "
-        f"{len(bounds)} measurements, before each round and after the last: "
-        f"{', '.join(f'{r:.0f}' for r in rates)} GFLOP/s)"
+        f"- {name}: peak matrix-product bound {bound:,.0f} chars/s (recurrent "
+        f"product at {flop_rate / 1e9:.1f} GFLOP/s, the best of {len(bounds)} "
+        f"measurements before each round and after the last: {listed('peak')} "
+        f"GFLOP/s); sustained, the same times: {listed('sustained')} GFLOP/s"
     )
     return rows, note
 
@@ -308,8 +338,8 @@ def main():
             parser.error(f"--variants: unknown {variant!r}; choose from {VARIANTS}")
     print(
         f"| model | variant | train chars/s (median) | ratio to {variants[0]} "
-        "(median) | ratio range | CPU-time ratio | of matmul bound (best) "
-        "| of the bound next to each round (median, range) | compile s |"
+        "(median) | ratio range | CPU-time ratio | of the peak bound (best) "
+        "| of the sustained bound next to each round (median, range) | compile s |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     notes = []
