@@ -16,9 +16,10 @@ time, so two layers share two cores more evenly (1.12x to 1.18x as fast as one
 product of `[h_below, h]` with `[W; U]`, docs/quality.md). Each weight's
 gradient is two products, one per half of the sequence (`sequence_product`).
 On a 2-core CPU, with two operations at a time on one thread each
-(`charlstm.training.threads`), this trains 3 x LSTM(512) 1.19x as fast as
-Keras's layers, 2 x LSTM(512) 1.23x and 2 x LSTM(224) 1.12x, at 0.78, 0.76
-and 0.70 of the matrix-product bound (docs/quality.md).
+(`charlstm.training.threads`), this trains 3 x LSTM(512) 1.34x to 1.37x as
+fast as Keras's layers, 2 x LSTM(512) 1.33x to 1.52x and 2 x LSTM(224) 1.20x
+to 1.24x, at 0.73 to 0.81, 0.74 to 0.89 and 0.58 to 0.61 of the sustained
+matrix-product bound (three runs, docs/quality.md).
 
 The layer holds one `keras.layers.LSTMCell` per layer (named `lstm_0`,
 `lstm_1`, ...), so its weights, their initializers and their `get_weights()`

@@ -29,7 +29,7 @@ from tests.training.test_checkpoint import StopAt, assert_same_run
 TEXT = make_text(3000)
 # Lengths of 5, 10, 15 and 20 around 10 (and what ends an epoch); dropout on.
 # The LSTM: resumed mid-epoch, the LN-LSTM's fused stack with variable lengths
-# ends within 2.3e-5 of the uninterrupted run, not to the last bit (the default,
+# ends within 7.1e-5 of the uninterrupted run, not to the last bit (the default,
 # fixed lengths, is exact for both cells: tests/training/test_checkpoint.py).
 LSTM = dict(cell="lstm", epochs=3, dropout=0.5, sequence_length=10)
 CONFIGS = {"stack": dict(LSTM, fast_path="on"), "keras": dict(LSTM, fast_path="off")}
