@@ -58,3 +58,10 @@ def tiny_model_config(cell="lstm", encoding="embedding", **overrides):
     )
     settings.update(overrides)
     return ModelConfig(**settings)
+
+
+# Dynamic completion: a context that repeats an identifier of no word of the
+# corpus ("gagbeef"), and the steps of the rms rule tried, in order, for one
+# at which the tiny LSTM run learns it (the `dynamic_step` fixture).
+REPEATED = "fed cafe\nhead gagbeef\n" * 40
+ADAPTATION_STEPS = (0.065, 0.055, 0.05, 0.06, 0.07, 0.075, 0.045, 0.08, 0.04, 0.09)

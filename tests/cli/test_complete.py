@@ -10,7 +10,7 @@ import charlstm
 from charlstm.cli import main
 from charlstm.eval.dynamic import DynamicConfig, gradient_statistics
 from charlstm.infer.adaptation import Adapter, AdaptiveCompleter
-from tests.helpers import make_text
+from tests.helpers import REPEATED, make_text
 
 REQUESTS = [
     '{"prefix": "head b", "id": 1, "candidates": 2, "max_length": 12}',
@@ -179,8 +179,9 @@ def test_a_run_from_another_release_completes_on_keras_with_a_note(
     assert captured.out == "hea" + generator.complete("hea", max_length=10).text + "\n"
 
 
-REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
-DYNAMIC = ["--dynamic", "--learning-rate", "0.065", "--statistics-batch-size", "10"]
+def dynamic_flags(step):
+    """`complete`'s flags for the rms rule at `step` (the `dynamic_step` fixture)."""
+    return ["--dynamic", "--learning-rate", str(step), "--statistics-batch-size", "10"]
 
 
 @pytest.fixture
@@ -196,18 +197,21 @@ def completions(argv, capsys) -> list[tuple[float, str]]:
     return [(float(s), text) for s, text in (line.split(None, 1) for line in lines)]
 
 
-def test_dynamic_learns_an_identifier_the_context_repeats(lstm_run, training, capsys):
+def test_dynamic_learns_an_identifier_the_context_repeats(
+    lstm_run, dynamic_step, training, capsys
+):
     generator = charlstm.load(lstm_run, engine="numpy")
     argv = ["complete", str(lstm_run), "--context", REPEATED, "--prefix", "head g"]
     argv += ["--candidates", "3", "--max-length", "12"]
     static = completions(argv, capsys)
     dynamic = completions(
-        [*argv, *DYNAMIC, "--statistics-corpus", str(training)], capsys
+        [*argv, *dynamic_flags(dynamic_step), "--statistics-corpus", str(training)],
+        capsys,
     )
     assert not any(text.startswith("head gagb") for _, text in static)
     assert dynamic[0][1].startswith("head gagbe")
     assert dynamic[0][0] > static[0][0] + 3
-    config = DynamicConfig(learning_rate=0.065, statistics_batch_size=10)
+    config = DynamicConfig(learning_rate=dynamic_step, statistics_batch_size=10)
     ms = gradient_statistics(generator, make_text(), config)
     expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
         "head g", context=REPEATED, num_candidates=3, max_length=12
@@ -229,8 +233,11 @@ def test_dynamic_with_learning_rate_zero_answers_as_the_static_model(
     assert dynamic == static
 
 
-def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(lstm_run):
+def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(
+    lstm_run, dynamic_step
+):
     """The run's own corpus (the default corpus) gives the statistics."""
+    flags = dynamic_flags(dynamic_step)
     requests = [
         {"prefix": "head g", "context": REPEATED[:200], "id": 1},
         {"prefix": "head g", "context": REPEATED, "id": 2},
@@ -240,7 +247,7 @@ def test_dynamic_serve_learns_each_request_s_new_text_without_tensorflow(lstm_ru
         import io, json, sys
         from charlstm.cli import main
         sys.stdin = io.StringIO("\\n".join(json.dumps(r) for r in {requests!r}))
-        code = main(["complete", {str(lstm_run)!r}, "--serve", *{DYNAMIC!r}])
+        code = main(["complete", {str(lstm_run)!r}, "--serve", *{flags!r}])
         sys.stderr.write(f"{{code}} {{'tensorflow' in sys.modules}}")
         """
     )

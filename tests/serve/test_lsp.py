@@ -24,7 +24,7 @@ import charlstm
 from charlstm.eval.dynamic import DynamicConfig, gradient_statistics, statistics_text
 from charlstm.infer.adaptation import Adapter, AdaptiveCompleter
 from charlstm.serve.settings import CompletionSettings
-from tests.helpers import make_text
+from tests.helpers import REPEATED, make_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -309,21 +309,22 @@ DYNAMIC_SERVER = textwrap.dedent(
         f.write(f"0 {'tensorflow' in sys.modules}")
     """
 )
-LEARNING = {"dynamic": True, "learningRate": 0.065, "statisticsBatchSize": 10}
 SEGMENT = DynamicConfig().segment_length
-REPEATED = "fed cafe\nhead gagbeef\n" * 40  # "gagbeef": in no word of the corpus
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def dynamic_server(lstm_run, tmp_path_factory):
-    """The server with `dynamic` on, on the LSTM run (tests/conftest.py)."""
+async def dynamic_server(lstm_run, dynamic_step, tmp_path_factory):
+    """The server with `dynamic` on, on the LSTM run (tests/conftest.py), at the
+    rms rule's step `dynamic_step`."""
+    learning = {"dynamic": True, "learningRate": dynamic_step}
+    learning["statisticsBatchSize"] = 10
     report = tmp_path_factory.mktemp("lsp") / "exit.txt"
     command = [sys.executable, "-c", DYNAMIC_SERVER, str(lstm_run), str(report)]
     client = await ClientServerConfig(server_command=command).start()
     initialized = await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
-            initialization_options={"charlstm": {"maxLength": MAX_LENGTH, **LEARNING}},
+            initialization_options={"charlstm": {"maxLength": MAX_LENGTH, **learning}},
         )
     )
     yield Server(client, initialized, report)
@@ -347,7 +348,9 @@ def whole_segments(text):
     return (len(text) - 1) // SEGMENT * SEGMENT
 
 
-async def test_dynamic_learns_the_document_as_the_user_types(dynamic_server, lstm_run):
+async def test_dynamic_learns_the_document_as_the_user_types(
+    dynamic_server, lstm_run, dynamic_step
+):
     generator = charlstm.load(lstm_run, engine="numpy")
     client, uri = dynamic_server.client, "file:///dynamic.py"
     for _ in range(500):  # the gradient statistics are measured first
@@ -369,7 +372,7 @@ async def test_dynamic_learns_the_document_as_the_user_types(dynamic_server, lst
     assert counts["fed"] == len(text) and (await stats(client, uri))["fed"] == (
         len(text) - whole_segments(text)  # from the adaptation's latest state
     )
-    config = DynamicConfig(learning_rate=0.065, statistics_batch_size=10)
+    config = DynamicConfig(learning_rate=dynamic_step, statistics_batch_size=10)
     ms = gradient_statistics(generator, statistics_text(lstm_run)[0], config)
     expected = AdaptiveCompleter(Adapter(generator, config, ms)).complete(
         text, max_length=MAX_LENGTH
@@ -409,7 +412,7 @@ async def test_dynamic_an_edit_before_the_learned_point_learns_again_from_it(
     assert after["updates"] == before["updates"] + whole_segments(text) // SEGMENT
 
 
-async def test_dynamic_bad_settings_are_refused(dynamic_server):
+async def test_dynamic_bad_settings_are_refused(dynamic_server, dynamic_step):
     client = dynamic_server.client
     for bad in ({"learningRate": -1}, {"dynamic": "yes"}, {"segmentLength": 0}):
         client.workspace_did_change_configuration(
@@ -419,7 +422,8 @@ async def test_dynamic_bad_settings_are_refused(dynamic_server):
         assert message.type == types.MessageType.Error
         assert next(iter(bad)) in message.message
     found = await stats(client)
-    assert found["settings"]["learningRate"] == 0.065 and found["dynamic"] == "on"
+    assert found["settings"]["learningRate"] == dynamic_step
+    assert found["dynamic"] == "on"
 
 
 async def test_dynamic_server_never_imported_tensorflow(dynamic_server):
