@@ -5,10 +5,10 @@ that their weights' gradients are.
 A CPU spends a fused stack's time on its matrix products and on the
 element-wise work around them; these keep the second small. Per step, the
 backward pass's factors are computed in the forward pass from tensors of one
-step, which stay in a core's cache (over the whole sequence after the loop
-they did not, and cost 1.1x to 1.2x the stack's time, docs/quality.md). Sums
-over time and batch are matrix products, which a CPU runs several times as fast
-as a reduction.
+step, which stay in a core's cache; computed over the whole sequence after the
+loop, with the changes below, the stacks took 1.10x to 1.15x as long
+(docs/quality.md). Sums over time and batch are matrix products, which a CPU
+runs several times as fast as a reduction.
 """
 
 from __future__ import annotations
