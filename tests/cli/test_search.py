@@ -1,6 +1,7 @@
 """`charlstm search train|evaluate|query` on a tiny tree made here."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +12,13 @@ NOUNS = ["file", "header", "list", "table", "path", "number", "socket", "line"]
 
 
 @pytest.fixture
-def tree(tmp_path):
-    """Twelve files of documented functions whose names echo their docstrings."""
-    root = tmp_path / "tree"
+def tree(tmp_path, monkeypatch):
+    """Twelve files of documented functions whose names echo their docstrings,
+    as the relative path `tree` (the working directory is `tmp_path`): a file's
+    side of the train/test split hashes its path as given, which must not hold
+    pytest's numbered temporary directory (seed 0 puts m0.py and m4.py in test)."""
+    monkeypatch.chdir(tmp_path)
+    root = Path("tree")
     root.mkdir()
     for f in range(12):
         lines = []
