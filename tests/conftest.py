@@ -56,10 +56,13 @@ def dynamic_step(lstm_run):
     from tests.helpers import ADAPTATION_STEPS, REPEATED
 
     generator = charlstm.load(lstm_run, engine="numpy")
+    # The rms rule's statistics do not depend on the step: measured once.
+    ms = gradient_statistics(
+        generator, make_text(), DynamicConfig(statistics_batch_size=10)
+    )
 
     def learns(step):
         config = DynamicConfig(learning_rate=step, statistics_batch_size=10)
-        ms = gradient_statistics(generator, make_text(), config)
 
         def completer():
             return AdaptiveCompleter(Adapter(generator, config, ms))

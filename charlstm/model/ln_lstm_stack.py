@@ -104,8 +104,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
         rest = rest[5 * depth :]
         inp = [None] + [rest[4 * i - 4 : 4 * i] for i in range(1, depth)]
         drop = [None] + list(rest[4 * (depth - 1) :])  # drop[i]: into layer i
-        xs = xz  # (time, batch, 4 * units_0)
-        steps = tf.shape(xs)[0]
+        steps = tf.shape(xz)[0]  # xz: (time, batch, 4 * units_0)
 
         def arrays(count):
             return [tf.TensorArray(xz.dtype, size=steps) for _ in range(count)]
@@ -123,7 +122,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
             for i in range(depth):
                 u, gh, bh, gc, bc = rec[i]
                 if i == 0:
-                    z = xs[t]
+                    z = xz[t]
                 else:
                     w, gx, bx, b = inp[i]
                     if masks:
@@ -141,15 +140,16 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
                 c_hat, c_inv = _normalize(c[i], epsilon)
                 tanh_c = tf.tanh(c_hat * gc + bc)
                 h[i] = go * tanh_c  # (batch, units_l)
+                # dh * to_y reaches tanh's argument g_c c^ + b_c
+                to_y, to_z = gate_factors(gi, gf, gg, go, c_before, tanh_c)
                 values = {
                     "h": h[i],
                     "h_hat": h_hat,
                     "h_inv": h_inv,
                     "c_hat": c_hat,
                     "c_inv": c_inv,
-                    # dh * to_y reaches tanh's argument g_c c^ + b_c
-                    "to_y": go * (1 - tanh_c * tanh_c),
-                    "to_z": gate_factors(gi, gf, gg, go, c_before, tanh_c),
+                    "to_y": to_y,
+                    "to_z": to_z,
                     "f": gf,
                 }
                 for key, value in values.items():
@@ -235,7 +235,7 @@ def ln_lstm_stack_sequence(xz, states, weights, masks=(), epsilon=EPSILON):
             d_inp = []
             for i in range(1, depth):
                 read = hs[i - 1] * drop[i] if masks else hs[i - 1]
-                d_sum = d_rec[5 * i + 2]  # the sum of dz: g_h's and b's gradients
+                d_sum = d_rec[5 * i + 2]  # the sum of dz: b_h's, b_x's and b's gradient
                 d_inp += [
                     sequence_product(read, d_axs[i]),
                     sequence_sum(dzs[i] * x_hats[i]),

@@ -63,7 +63,7 @@ def _lstm_step(z, c):
         dz = [dc', dc', dc', dh] * to_z     # (batch, 4 * units), Keras gate order
         dc_before = dc' * f
 
-    `factors` is `(to_c, to_z, f)`, `to_z` from `stack_ops.gate_factors`.
+    `factors` is `(to_c, to_z, f)`, the first two from `stack_ops.gate_factors`.
     Computed here, on tensors of one step, they are off the chain over time
     (nothing in the forward pass waits for them) and cost less than the same
     operations over the whole sequence after the loop (`charlstm.model.stack_ops`).
@@ -74,8 +74,8 @@ def _lstm_step(z, c):
     i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
     c_before, c = c, f * c + i * g
     tanh_c = tf.tanh(c)
-    to_c = o * (1 - tanh_c * tanh_c)  # (batch, units)
-    return o * tanh_c, c, (to_c, gate_factors(i, f, g, o, c_before, tanh_c), f)
+    to_c, to_z = gate_factors(i, f, g, o, c_before, tanh_c)
+    return o * tanh_c, c, (to_c, to_z, f)
 
 
 def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=()):
@@ -105,6 +105,11 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
         raise InputError(
             f"`masks` must hold one mask per layer above the first ({depth - 1}). "
             f"Received: {len(masks)} masks"
+        )
+    if len(biases) != depth:
+        raise InputError(
+            f"`biases` must hold one bias per layer ({depth}). "
+            f"Received: {len(biases)} biases"
         )
 
     @tf.custom_gradient
@@ -202,11 +207,6 @@ def lstm_stack_sequence(xw, states, recurrent_kernel, kernels, biases, masks=())
     # Snapshots: a stateful layer assigns its final states to the variables it
     # read the initial ones from, before the backward pass reads them.
     flat_states = [tf.identity(s) for s in flat_states]
-    if len(biases) != depth:
-        raise InputError(
-            f"`biases` must hold one bias per layer ({depth}). "
-            f"Received: {len(biases)} biases"
-        )
     tensors = [tf.convert_to_tensor(v) for v in [*recurrent_kernel, *kernels, *biases]]
     outputs, *final = run(xw, *flat_states, *tensors, *masks)
     return outputs, [(final[2 * i], final[2 * i + 1]) for i in range(depth)]

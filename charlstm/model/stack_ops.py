@@ -15,16 +15,19 @@ from __future__ import annotations
 
 
 def gate_factors(i, f, g, o, c_before, tanh_c):
-    """The factors of one LSTM step's gate gradients, Keras gate order.
+    """The factors of one LSTM step's backward pass, Keras gate order:
+    `(to_tanh, to_z)`.
 
     With the gates `i, f, g, o` (batch, units), the cell before the step and
-    `tanh_c`, the tanh that `o` multiplies into h: with dc' and dh the gradients
-    reaching the new cell and h, `dz = [dc', dc', dc', dh] * gate_factors(...)`
-    is the gradient reaching the pre-activations (batch, 4 * units).
+    `tanh_c`, the tanh that `o` multiplies into h, and dh the gradient reaching
+    h: `dh * to_tanh` (batch, units) reaches tanh's argument; with dc' the
+    gradient reaching the new cell, `dz = [dc', dc', dc', dh] * to_z` reaches the
+    pre-activations (batch, 4 * units).
     """
     import tensorflow as tf
 
-    return tf.concat(
+    to_tanh = o * (1 - tanh_c * tanh_c)  # (batch, units)
+    return to_tanh, tf.concat(
         [
             g * i * (1 - i),
             c_before * f * (1 - f),
