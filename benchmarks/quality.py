@@ -18,7 +18,7 @@ The protocol:
    and is scored once on `test`; `report` gives the mean and both values.
    charlstm's runs are also scored with dynamic evaluation (Krause et al.
    2018) on the first `--dynamic-test-chars` characters of `test`, against
-   the static loss on the same characters. Its settings (`DYNAMIC_GRID`) are
+   the static loss on the same characters. Its settings (`dynamic_grid`) are
    chosen on the first `--dynamic-chars` characters of `tune`: by the tuning
    run, or for a candidate tuned without it by its first test run (seed 0),
    whose choice the second then uses.
@@ -95,12 +95,19 @@ CANDIDATES = {
     },
 }
 CONTENDERS = tuple(CANDIDATES)
-# Dynamic evaluation settings tried on the tuning split (DynamicConfig fields).
-DYNAMIC_GRID = {
-    f"lr{lr:g}-decay{decay:g}": {"learning_rate": lr, "decay": decay}
-    for lr in (5e-5, 2e-4, 1e-3)
-    for decay in (0.0, 0.002)
-}
+# Dynamic evaluation settings tried on the tuning split (DynamicConfig fields):
+# every step with every decay. `--dynamic-steps` replaces the steps, and a row
+# chosen from other steps records them (`dynamic_steps`).
+DYNAMIC_STEPS = (5e-5, 2e-4, 1e-3)
+DYNAMIC_DECAYS = (0.0, 0.002)
+
+
+def dynamic_grid(steps=DYNAMIC_STEPS) -> dict:
+    return {
+        f"lr{lr:g}-decay{decay:g}": {"learning_rate": lr, "decay": decay}
+        for lr in steps
+        for decay in DYNAMIC_DECAYS
+    }
 
 
 def log(message):
@@ -224,7 +231,7 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
         ]
         figures = {
             setting: _dynamic(generator, part, ms, s)
-            for setting, s in DYNAMIC_GRID.items()
+            for setting, s in dynamic_grid(args.dynamic_steps).items()
         }
         grid = {setting: f["dynamic"]["loss"] for setting, f in figures.items()}
         row["dynamic"] = grid
@@ -233,7 +240,7 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
         name = min(grid, key=grid.get)
     if args.phase == "test" and dynamic:  # the test split's first characters
         part = scored[: args.dynamic_test_chars]
-        figures = _dynamic(generator, part, ms, DYNAMIC_GRID[name])
+        figures = _dynamic(generator, part, ms, dynamic_grid(args.dynamic_steps)[name])
         row["dynamic_setting"] = name
         row["dynamic_characters"] = figures["static"]["characters"]
         row["dynamic_loss"] = figures["dynamic"]["loss"]
@@ -310,6 +317,7 @@ def key(row) -> tuple:
         row["candidate"],
         row["seed"],
         dynamic_origin(row),
+        tuple(row.get("dynamic_steps", DYNAMIC_STEPS)),
     )
 
 
@@ -323,15 +331,21 @@ def dynamic_origin(row) -> str:
     return row.get("dynamic_tuned_on", settings_origin(row))
 
 
-def new_row(phase, corpus, contender, candidate, seed, tuned, dynamic_on) -> dict:
+def new_row(
+    phase, corpus, contender, candidate, seed, tuned, dynamic_on, steps=DYNAMIC_STEPS
+):
     """A result row, naming where its settings were chosen when not on `corpus`
-    (`tuned`: the candidate, `dynamic_on`: charlstm's dynamic setting)."""
+    (`tuned`: the candidate, `dynamic_on`: charlstm's dynamic setting) and the
+    dynamic steps tried when not `DYNAMIC_STEPS`."""
     row = dict(phase=phase, corpus=corpus, contender=contender)
     row.update(candidate=candidate, seed=seed)
     if tuned != corpus:
         row["tuned_on"] = tuned
-    if dynamic_on != tuned and contender == "charlstm":
-        row["dynamic_tuned_on"] = dynamic_on
+    if contender == "charlstm":
+        if dynamic_on != tuned:
+            row["dynamic_tuned_on"] = dynamic_on
+        if tuple(steps) != DYNAMIC_STEPS:
+            row["dynamic_steps"] = list(steps)
     return row
 
 
@@ -346,17 +360,22 @@ def best_candidates(results, corpus: str) -> dict:
     return {name: row["candidate"] for name, row in best.items()}
 
 
-def best_dynamic(results, corpus: str, candidate: str) -> str:
+def best_dynamic(results, corpus: str, candidate: str, steps=DYNAMIC_STEPS) -> str:
     """The dynamic-evaluation setting with the lowest loss on `corpus`'s tuning
-    split for charlstm's `candidate`: from its tuning run, or else from the
-    first test run of `corpus` that tried the settings on that split."""
+    split for charlstm's `candidate`, among `steps`: from its tuning run, or
+    else from the first test run of `corpus` that tried them on that split."""
     for phase in ("tune", "test"):
         for row in results:
-            if (row["phase"], row["corpus"], row["contender"]) == (
-                phase,
-                corpus,
-                "charlstm",
-            ) and (row["candidate"], dynamic_origin(row)) == (candidate, corpus):
+            if (
+                (row["phase"], row["corpus"], row["contender"])
+                == (
+                    phase,
+                    corpus,
+                    "charlstm",
+                )
+                and (row["candidate"], dynamic_origin(row)) == (candidate, corpus)
+                and (tuple(row.get("dynamic_steps", DYNAMIC_STEPS)) == tuple(steps))
+            ):
                 found = row.get("dynamic") or {}
                 if found:
                     return min(found, key=found.get)
@@ -406,13 +425,17 @@ def report(results) -> str:
                 f"| {r['contender']} | {r['candidate']} | {r['params']:,} "
                 f"| {r['loss']:.3f} | {r['epochs']} | {dynamic} |"
             )
-        by_origin = {}  # (candidate's origin, dynamic setting's) -> test rows
+        by_origin = {}  # (candidate's origin, dynamic setting's, steps) -> rows
         for r in rows:
             if r["phase"] == "test":
-                origin = (settings_origin(r), dynamic_origin(r))
+                steps = tuple(r.get("dynamic_steps", DYNAMIC_STEPS))
+                origin = (settings_origin(r), dynamic_origin(r), steps)
                 by_origin.setdefault(origin, []).append(r)
-        # Runs with one origin for every setting first, then the others.
-        for origin in sorted(by_origin, key=lambda o: (o[0] != o[1], o)):
+
+        def order(o):  # one origin for every setting first; the usual steps first
+            return (o[0] != o[1], o[:2], o[2] != DYNAMIC_STEPS, o[2])
+
+        for origin in sorted(by_origin, key=order):
             tests = by_origin[origin]
             lines += ["", _test_heading(corpus, *origin), ""]
             lines += [
@@ -439,7 +462,7 @@ def report(results) -> str:
     return "\n".join(lines)
 
 
-def _test_heading(corpus, tuned, dynamic) -> str:
+def _test_heading(corpus, tuned, dynamic, steps) -> str:
     def split(name):
         own = name == corpus
         return "its own tuning split" if own else f"the tuning split of {name}"
@@ -447,6 +470,8 @@ def _test_heading(corpus, tuned, dynamic) -> str:
     where = f"; settings chosen on {split(tuned)}" if tuned != corpus else ""
     if dynamic != tuned:
         where += f", the dynamic setting on {split(dynamic)}"
+    if steps != DYNAMIC_STEPS:
+        where += f", dynamic steps {', '.join(f'{x:g}' for x in steps)}"
     return f"Test split, scored once (seeds 0 and 1{where}), nats/char:"
 
 
@@ -470,6 +495,19 @@ def _test_line(name, rows) -> str:
         f"| {name} | {rows[0]['candidate']} | {statistics.mean(losses):.3f} "
         f"| {seeds} | {dyn} |"
     )
+
+
+def steps_list(text: str) -> tuple:
+    """`--dynamic-steps`: positive numbers, comma-separated, in order."""
+    try:
+        steps = tuple(sorted({float(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        steps = ()
+    if not steps or not all(0 < x < math.inf for x in steps):
+        raise argparse.ArgumentTypeError(
+            f"expected positive numbers separated by commas, got {text!r}"
+        )
+    return steps
 
 
 def main():
@@ -520,6 +558,14 @@ def main():
         help="test-split characters scored with dynamic evaluation (and, for "
         "its baseline, statically in one stream)",
     )
+    parser.add_argument(
+        "--dynamic-steps",
+        type=steps_list,
+        default=DYNAMIC_STEPS,
+        help="comma-separated dynamic-evaluation steps to try, each with and "
+        f"without decay (default: {','.join(f'{x:g}' for x in DYNAMIC_STEPS)}); "
+        "rows chosen from other steps are kept apart",
+    )
     args = parser.parse_args()
     results = read_results(args.results)
     if args.phase == "report":
@@ -558,7 +604,14 @@ def main():
         )
     for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
         row = new_row(
-            args.phase, corpus.name, contender, candidate, seed, tuned, dynamic_on
+            args.phase,
+            corpus.name,
+            contender,
+            candidate,
+            seed,
+            tuned,
+            dynamic_on,
+            args.dynamic_steps,
         )
         if key(row) in done:
             log(f"have {key(row)}")
@@ -566,7 +619,9 @@ def main():
         log(f"{key(row)}: training {args.budget:g} s ...")
         if args.phase == "test" and contender == "charlstm":
             # The corpus the row will name as the one that chose it.
-            args.dynamic_choice = best_dynamic(results, dynamic_origin(row), candidate)
+            args.dynamic_choice = best_dynamic(
+                results, dynamic_origin(row), candidate, args.dynamic_steps
+            )
             if args.dynamic and not (args.dynamic_choice or args.tune_text):
                 sys.exit(
                     f"quality.py: no dynamic-evaluation setting chosen on {dynamic_on} "

@@ -104,3 +104,40 @@ def test_report_keeps_each_origin_in_its_own_table(quality):
         line.split("|")[3].strip() for line in text.splitlines() if "ln_lstm" in line
     ]
     assert means == ["0.450", "0.650"]  # never the four runs averaged together
+
+
+def test_wider_dynamic_steps_are_recorded_and_kept_apart(quality):
+    steps = (2e-5,) + quality.DYNAMIC_STEPS
+    made = quality.new_row(
+        "test", "french", "charlstm", "ln_lstm", 0, NLTK, "french", steps
+    )
+    assert made["dynamic_steps"] == list(steps)
+    usual = quality.new_row("test", "french", "charlstm", "ln_lstm", 0, NLTK, "french")
+    assert "dynamic_steps" not in usual
+    assert quality.key(made) != quality.key(usual)
+    # A choice made among other steps is never reused for these, nor the reverse.
+    first = dict(made, dynamic={"lr2e-05-decay0": 0.3, "lr5e-05-decay0": 0.4})
+    assert quality.best_dynamic([first], "french", "ln_lstm") == ""
+    assert quality.best_dynamic([first], "french", "ln_lstm", steps) == "lr2e-05-decay0"
+    # The report gives the wider grid's runs their own table, naming the steps.
+    text = quality.report(
+        [
+            dict(usual, loss=0.4),
+            dict(usual, seed=1, loss=0.5),
+            dict(made, loss=0.6),
+            dict(made, seed=1, loss=0.7),
+        ]
+    )
+    assert "dynamic steps 2e-05, 5e-05, 0.0002, 0.001), nats/char" in text
+    means = [
+        line.split("|")[3].strip() for line in text.splitlines() if "ln_lstm" in line
+    ]
+    assert means == ["0.450", "0.650"]
+    assert len(quality.dynamic_grid(steps)) == 2 * len(steps)
+
+
+def test_dynamic_steps_are_parsed_sorted_and_checked(quality):
+    assert quality.steps_list("2e-4, 1e-5,1e-5") == (1e-5, 2e-4)
+    for bad in ("", "fast", "0,1e-5", "-1e-5", "inf"):
+        with pytest.raises(quality.argparse.ArgumentTypeError, match="positive"):
+            quality.steps_list(bad)
