@@ -498,7 +498,8 @@ def _test_line(name, rows) -> str:
 
 
 def steps_list(text: str) -> tuple:
-    """`--dynamic-steps`: positive numbers, comma-separated, in order."""
+    """`--dynamic-steps`: positive numbers, comma-separated; sorted, without
+    repeats. Each must have its own setting name (`dynamic_grid`)."""
     try:
         steps = tuple(sorted({float(x) for x in text.split(",") if x.strip()}))
     except ValueError:
@@ -507,10 +508,15 @@ def steps_list(text: str) -> tuple:
         raise argparse.ArgumentTypeError(
             f"expected positive numbers separated by commas, got {text!r}"
         )
+    if len(dynamic_grid(steps)) != len(steps) * len(DYNAMIC_DECAYS):
+        raise argparse.ArgumentTypeError(
+            f"steps that differ beyond 6 significant digits, in {text!r}: "
+            "give steps that differ in their first 6"
+        )
     return steps
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=("tune", "test", "report"))
     parser.add_argument(
@@ -566,7 +572,7 @@ def main():
         f"without decay (default: {','.join(f'{x:g}' for x in DYNAMIC_STEPS)}); "
         "rows chosen from other steps are kept apart",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     results = read_results(args.results)
     if args.phase == "report":
         print(report(results))
@@ -576,6 +582,13 @@ def main():
         parser.error(f"--contenders: choose from {','.join(CONTENDERS)}")
     if not args.budget > 0:
         parser.error("--budget must be a positive number of seconds")
+    if args.dynamic_steps != DYNAMIC_STEPS and not (
+        args.phase == "test" and args.dynamic and "charlstm" in names
+    ):
+        parser.error(
+            "--dynamic-steps applies to the test phase's dynamic evaluation of "
+            "charlstm only (not with --no-dynamic)"
+        )
     corpus = load_corpus(args.corpus)
     train_text = corpus.split("train", args.limit)
     scored = corpus.split(args.phase, args.limit)
@@ -603,6 +616,11 @@ def main():
             corpus.split("tune", args.limit) if dynamic_on == corpus.name else ""
         )
     for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
+        settings = CANDIDATES[contender][candidate]
+        steps = DYNAMIC_STEPS  # recorded only where dynamic evaluation runs
+        if contender == "charlstm" and args.dynamic:
+            if lstm_config(settings, seed).model.cell in DYNAMIC_CELLS:
+                steps = args.dynamic_steps
         row = new_row(
             args.phase,
             corpus.name,
@@ -611,7 +629,7 @@ def main():
             seed,
             tuned,
             dynamic_on,
-            args.dynamic_steps,
+            steps,
         )
         if key(row) in done:
             log(f"have {key(row)}")
@@ -627,7 +645,6 @@ def main():
                     f"quality.py: no dynamic-evaluation setting chosen on {dynamic_on} "
                     f"for {candidate}: run its test phase first, or --no-dynamic"
                 )
-        settings = CANDIDATES[contender][candidate]
         row.update(
             RUNNERS[contender](settings, seed, train_text, scored, args, corpus.kind)
         )

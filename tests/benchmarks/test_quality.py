@@ -141,3 +141,16 @@ def test_dynamic_steps_are_parsed_sorted_and_checked(quality):
     for bad in ("", "fast", "0,1e-5", "-1e-5", "inf"):
         with pytest.raises(quality.argparse.ArgumentTypeError, match="positive"):
             quality.steps_list(bad)
+    with pytest.raises(quality.argparse.ArgumentTypeError, match="6 significant"):
+        quality.steps_list("1e-5,1.0000001e-5")
+
+
+def test_dynamic_steps_are_refused_where_no_dynamic_choice_is_made(quality):
+    for argv in (
+        ["tune", "--dynamic-steps", "1e-5"],
+        ["test", "--dynamic-steps", "1e-5", "--no-dynamic"],
+        ["test", "--dynamic-steps", "1e-5", "--contenders", "gpt2"],
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            quality.main(["--results", "/nonexistent/q.jsonl", *argv])
+        assert stopped.value.code == 2
