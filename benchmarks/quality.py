@@ -217,7 +217,8 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
         epochs=len(result.history),
         batches=result.budget_batches,  # trained in the budget
     )
-    dynamic = args.dynamic and config.model.cell in DYNAMIC_CELLS
+    dynamic = adapts(config, args)
+    grid = dynamic_grid(args.dynamic_steps)
     # Dynamic evaluation's settings are chosen on the tuning split: by the
     # tuning run, or else (a candidate tuned without it) by this run itself.
     name = args.dynamic_choice if args.phase == "test" else ""
@@ -230,17 +231,16 @@ def run_charlstm(settings, seed, train_text, scored, args, kind) -> dict:
             : args.dynamic_chars
         ]
         figures = {
-            setting: _dynamic(generator, part, ms, s)
-            for setting, s in dynamic_grid(args.dynamic_steps).items()
+            setting: _dynamic(generator, part, ms, s) for setting, s in grid.items()
         }
-        grid = {setting: f["dynamic"]["loss"] for setting, f in figures.items()}
-        row["dynamic"] = grid
+        losses = {setting: f["dynamic"]["loss"] for setting, f in figures.items()}
+        row["dynamic"] = losses
         # The same characters without adaptation, in one stream: the baseline.
         row["dynamic_static"] = next(iter(figures.values()))["static"]["loss"]
-        name = min(grid, key=grid.get)
+        name = min(losses, key=losses.get)
     if args.phase == "test" and dynamic:  # the test split's first characters
         part = scored[: args.dynamic_test_chars]
-        figures = _dynamic(generator, part, ms, dynamic_grid(args.dynamic_steps)[name])
+        figures = _dynamic(generator, part, ms, grid[name])
         row["dynamic_setting"] = name
         row["dynamic_characters"] = figures["static"]["characters"]
         row["dynamic_loss"] = figures["dynamic"]["loss"]
@@ -317,7 +317,7 @@ def key(row) -> tuple:
         row["candidate"],
         row["seed"],
         dynamic_origin(row),
-        tuple(row.get("dynamic_steps", DYNAMIC_STEPS)),
+        dynamic_steps(row),
     )
 
 
@@ -329,6 +329,16 @@ def settings_origin(row) -> str:
 def dynamic_origin(row) -> str:
     """The corpus whose tuning split chose the row's dynamic setting."""
     return row.get("dynamic_tuned_on", settings_origin(row))
+
+
+def dynamic_steps(row) -> tuple:
+    """The dynamic-evaluation steps the row's setting was chosen among."""
+    return tuple(row.get("dynamic_steps", DYNAMIC_STEPS))
+
+
+def adapts(config, args) -> bool:
+    """Whether a charlstm run of `config` is scored with dynamic evaluation."""
+    return args.dynamic and config.model.cell in DYNAMIC_CELLS
 
 
 def new_row(
@@ -366,15 +376,11 @@ def best_dynamic(results, corpus: str, candidate: str, steps=DYNAMIC_STEPS) -> s
     else from the first test run of `corpus` that tried them on that split."""
     for phase in ("tune", "test"):
         for row in results:
-            if (
-                (row["phase"], row["corpus"], row["contender"])
-                == (
-                    phase,
-                    corpus,
-                    "charlstm",
-                )
-                and (row["candidate"], dynamic_origin(row)) == (candidate, corpus)
-                and (tuple(row.get("dynamic_steps", DYNAMIC_STEPS)) == tuple(steps))
+            where = (row["phase"], row["corpus"], row["contender"], row["candidate"])
+            chosen_on = (dynamic_origin(row), dynamic_steps(row))
+            if where == (phase, corpus, "charlstm", candidate) and chosen_on == (
+                corpus,
+                tuple(steps),
             ):
                 found = row.get("dynamic") or {}
                 if found:
@@ -428,8 +434,7 @@ def report(results) -> str:
         by_origin = {}  # (candidate's origin, dynamic setting's, steps) -> rows
         for r in rows:
             if r["phase"] == "test":
-                steps = tuple(r.get("dynamic_steps", DYNAMIC_STEPS))
-                origin = (settings_origin(r), dynamic_origin(r), steps)
+                origin = (settings_origin(r), dynamic_origin(r), dynamic_steps(r))
                 by_origin.setdefault(origin, []).append(r)
 
         def order(o):  # one origin for every setting first; the usual steps first
@@ -618,9 +623,8 @@ def main(argv=None):
     for contender, candidate, seed in jobs(args.phase, tuned, names, results, count):
         settings = CANDIDATES[contender][candidate]
         steps = DYNAMIC_STEPS  # recorded only where dynamic evaluation runs
-        if contender == "charlstm" and args.dynamic:
-            if lstm_config(settings, seed).model.cell in DYNAMIC_CELLS:
-                steps = args.dynamic_steps
+        if contender == "charlstm" and adapts(lstm_config(settings, seed), args):
+            steps = args.dynamic_steps
         row = new_row(
             args.phase,
             corpus.name,
